@@ -1,0 +1,10 @@
+"""Mixture density networks for scikit-learn."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skmdn._distribution import MixtureDistribution
+from skmdn._estimator import MDNRegressor
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["MDNRegressor", "MixtureDistribution", "__version__"]

@@ -1,0 +1,668 @@
+"""MDNRegressor: the scikit-learn estimator around the network and training loop."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from skmdn._distribution import MixtureDistribution, cross_logpdf
+from skmdn._network import ACTIVATIONS, NetworkLayout
+from skmdn._training import (
+    AdamState,
+    History,
+    Trainer,
+    TrainingData,
+    init_components,
+    train,
+    validation_split,
+    weighted_mean_std,
+)
+
+# Rows per mini-batch when batch_size="auto".
+AUTO_BATCH_SIZE = 256
+
+
+def _no_early_stopping(estimator):
+    if estimator.early_stopping:
+        raise AttributeError(
+            "partial_fit is not available with early_stopping=True: "
+            "incremental training has no held-out data to stop on."
+        )
+    return True
+
+
+def _softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+class MDNRegressor(RegressorMixin, BaseEstimator):
+    """Mixture density network regressor.
+
+    A feed-forward network maps each input ``x`` to the parameters of a
+    Gaussian mixture over the targets,
+    ``p(y | x) = sum_k pi_k(x) N(y; mu_k(x), diag(sigma_k(x)**2))``, and is
+    trained by minimising the sample-weighted negative log-likelihood with
+    mini-batch Adam. It is a drop-in regressor (``predict`` returns the
+    conditional mean and ``score`` is R²) that also exposes the whole
+    conditional distribution through :meth:`predict_dist`,
+    :meth:`conditional_density`, :meth:`log_prob` and :meth:`sample`.
+
+    Inputs and targets are standardised internally with sample-weighted
+    statistics; densities are reported in the original target units.
+
+    Parameters
+    ----------
+    n_components : int, default=5
+        Number of mixture components ``K``.
+
+    hidden_layer_sizes : array-like of shape (n_layers,), default=(64, 64)
+        Width of each hidden layer of the trunk; ``()`` gives a linear model
+        of the mixture parameters.
+
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='tanh'
+        Activation of the hidden layers.
+
+    alpha : float, default=0.0
+        Strength of the L2 penalty on the weights, scaled by the batch's total
+        sample weight as in :class:`~sklearn.neural_network.MLPRegressor`.
+
+    batch_size : int or 'auto', default='auto'
+        Rows per mini-batch; 'auto' uses ``min(256, n_samples)``. Values above
+        the number of training rows are clipped.
+
+    learning_rate_init : float, default=1e-3
+        Adam's step size.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or, with early stopping, of
+        the validation log-likelihood) that counts as progress.
+
+    n_iter_no_change : int or np.inf, default=10
+        Training stops after this many consecutive epochs without progress.
+        ``np.inf`` always runs ``max_iter`` epochs.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the data, stop on its
+        log-likelihood and restore the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of the total sample weight held out for early stopping. Rows are
+        assigned by a seeded hash of their values, so identical rows never
+        straddle the split.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous solution (weights,
+        optimiser state and standardisation) instead of starting afresh.
+
+    clip_grad_norm : float or None, default=10.0
+        Maximum Euclidean norm of the gradient of each step; None disables
+        clipping.
+
+    min_scale : float, default=1e-3
+        Floor added to every component's standard deviation, in units of the
+        standardised targets; it keeps the likelihood bounded.
+
+    covariance_type : {'diagonal'}, default='diagonal'
+        Form of each component's covariance. Only diagonal covariances are
+        implemented.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffles and the validation split.
+        Pass an int for reproducible results across multiple function calls.
+        See :term:`Glossary <random_state>`.
+
+    verbose : bool, default=False
+        Whether to print the loss after each epoch.
+
+    device : str or torch.device, default='cpu'
+        Where training and prediction run, e.g. ``'cuda'``. The fitted state
+        is kept on the CPU in every case.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    n_outputs_ : int
+        Number of targets ``D``.
+
+    n_iter_ : int
+        Number of epochs run, over all calls.
+
+    t_ : int
+        Number of optimiser steps taken, over all calls.
+
+    loss_ : float
+        Training loss of the last epoch.
+
+    loss_curve_ : list of float
+        Training loss per epoch: the mean negative log-likelihood in original
+        target units, plus the L2 penalty.
+
+    best_loss_ : float or None
+        Lowest training loss; None with early stopping.
+
+    validation_scores_ : list of float or None
+        Mean validation log-likelihood (original units, higher is better) per
+        epoch; None without early stopping.
+
+    best_validation_score_ : float or None
+        Highest validation log-likelihood, whose weights are kept; None
+        without early stopping.
+
+    coefs_ : list of ndarray
+        Weight matrices, ``coefs_[i]`` of shape (fan_in, fan_out), as in
+        :class:`~sklearn.neural_network.MLPRegressor`; the last one is the
+        mixture head.
+
+    intercepts_ : list of ndarray
+        Bias vectors, ``intercepts_[i]`` of shape (fan_out,).
+
+    See Also
+    --------
+    sklearn.neural_network.MLPRegressor : Point-prediction network regressor.
+    sklearn.gaussian_process.GaussianProcessRegressor : Gaussian predictive
+        distributions.
+    MixtureDistribution : The distribution returned by :meth:`predict_dist`.
+
+    Notes
+    -----
+    The network outputs ``K`` mixing logits, ``K * D`` means and ``K * D``
+    raw scales; a component's standard deviation is
+    ``softplus(raw) + min_scale`` in standardised units. The loss is computed
+    with ``log_softmax`` and ``logsumexp``. An epoch whose loss is not finite
+    is rolled back and retried with a ten times smaller learning rate; if
+    that keeps failing a ``FloatingPointError`` is raised and the estimator is
+    left as it was before the call.
+
+    References
+    ----------
+    C. M. Bishop, "Mixture Density Networks", Technical Report NCRG/94/004,
+    Aston University, 1994.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> X, y = make_inverse_sine(n_samples=500, random_state=0)
+    >>> est = MDNRegressor(n_components=3, max_iter=20, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> est.predict(X[:2]).shape
+    (2,)
+    >>> est.sample(X[:2], n_samples=4, random_state=0).shape
+    (2, 4)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "min_scale": [Interval(Real, 0, None, closed="neither")],
+        "covariance_type": [StrOptions({"diagonal"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        n_components=5,
+        *,
+        hidden_layer_sizes=(64, 64),
+        activation="tanh",
+        alpha=0.0,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        clip_grad_norm=10.0,
+        min_scale=1e-3,
+        covariance_type="diagonal",
+        random_state=None,
+        verbose=False,
+        device="cpu",
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.clip_grad_norm = clip_grad_norm
+        self.min_scale = min_scale
+        self.covariance_type = covariance_type
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    # ------------------------------------------------------------------ fitting
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by maximising the conditional log-likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; they enter the standardisation, the loss and
+            the validation split, so an integer weight acts as that many
+            repeated rows.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    @available_if(_no_early_stopping)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch of training on the given data.
+
+        The first call initialises the network and the standardisation from
+        this data; later calls continue from the current state. Only
+        available when ``early_stopping=False``: one epoch on a stream has no
+        held-out data to stop on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        # A failed call leaves the estimator exactly as it was.
+        saved = dict(self.__dict__)
+        try:
+            self._fit_unsafe(X, y, sample_weight, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        return self
+
+    def _layout(self, n_features, n_outputs):
+        hidden = self.hidden_layer_sizes
+        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
+        if any(not isinstance(h, Integral) or h < 1 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers, got {hidden}."
+            )
+        return NetworkLayout(
+            n_features=n_features,
+            hidden_layer_sizes=tuple(int(h) for h in hidden),
+            n_components=int(self.n_components),
+            n_outputs=n_outputs,
+            activation=self.activation,
+            min_scale=float(self.min_scale),
+        )
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental):
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=[np.float64, np.float32],
+            reset=first_pass,
+        )
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        Y = y.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
+        layout = self._layout(X.shape[1], Y.shape[1])
+        if not first_pass:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {Y.shape[1]} targets, but the model was fitted on "
+                    f"{self.n_outputs_}."
+                )
+            if layout != self._network_layout:
+                raise ValueError(
+                    "The network's parameters (hidden_layer_sizes, n_components, "
+                    "activation, min_scale) changed since the last fit; refit "
+                    "with warm_start=False."
+                )
+
+        rng = check_random_state(self.random_state)
+        step = 0 if first_pass else self.t_
+        torch_seed, split_seed, init_seed = np.random.SeedSequence(
+            [rng.randint(np.iinfo(np.int32).max), step]
+        ).generate_state(3)
+
+        X_val = Y_val = w_val = None
+        if self.early_stopping and not incremental:
+            train_idx, val_idx = validation_split(
+                X, Y, sample_weight, self.validation_fraction, split_seed
+            )
+            X_val, Y_val, w_val = X[val_idx], Y[val_idx], sample_weight[val_idx]
+            X, Y, sample_weight = X[train_idx], Y[train_idx], sample_weight[train_idx]
+
+        device = torch.device(self.device)
+        generator = torch.Generator().manual_seed(int(torch_seed))
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        if first_pass:
+            x_mean, x_scale = weighted_mean_std(X, sample_weight)
+            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
+            loc, scale = init_components(
+                (Y - y_mean) / y_scale,
+                sample_weight,
+                layout.n_components,
+                np.random.RandomState(init_seed),
+                layout.min_scale,
+            )
+            params = layout.init_params(generator, dtype, loc, scale).to(device)
+            optimizer = AdamState.zeros_like(params, float(self.learning_rate_init))
+            history = History(early_stopping=bool(self.early_stopping))
+        else:
+            x_mean, x_scale = self._x_mean, self._x_scale
+            y_mean, y_scale = self._y_mean, self._y_scale
+            params = layout.from_numpy(self.coefs_, self.intercepts_, dtype).to(device)
+            optimizer = AdamState.from_numpy(self._optimizer_state, device)
+            optimizer.m, optimizer.v = optimizer.m.to(dtype), optimizer.v.to(dtype)
+            history = History(
+                early_stopping=bool(self.early_stopping) and not incremental,
+                loss_curve=list(self.loss_curve_),
+                validation_scores=(
+                    None
+                    if self.validation_scores_ is None
+                    else list(self.validation_scores_)
+                ),
+                best_loss=self.best_loss_,
+                best_validation_score=self.best_validation_score_,
+                no_improvement_count=0,
+                n_iter=self.n_iter_,
+            )
+
+        def to_tensor(a):
+            return torch.from_numpy(np.ascontiguousarray(a, dtype=X.dtype)).to(device)
+
+        data = TrainingData(
+            X=to_tensor((X - x_mean) / x_scale),
+            Y=to_tensor((Y - y_mean) / y_scale),
+            w=to_tensor(sample_weight),
+        )
+        if X_val is not None:
+            data.X_val = to_tensor((X_val - x_mean) / x_scale)
+            data.Y_val = to_tensor((Y_val - y_mean) / y_scale)
+            data.w_val = to_tensor(w_val)
+
+        n_train = X.shape[0]
+        batch_size = (
+            min(AUTO_BATCH_SIZE, n_train)
+            if self.batch_size == "auto"
+            else min(self.batch_size, n_train)
+        )
+        trainer = Trainer(
+            layout,
+            params,
+            optimizer,
+            batch_size=batch_size,
+            alpha=float(self.alpha),
+            clip_grad_norm=self.clip_grad_norm,
+            log_jacobian=float(np.log(y_scale).sum()),
+            generator=generator,
+        )
+        train(
+            trainer,
+            data,
+            history,
+            max_iter=1 if incremental else self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            verbose=self.verbose,
+            stopping=not incremental,
+        )
+
+        # Commit the fitted state (numpy and plain values only).
+        self._network_layout = layout
+        self._x_mean, self._x_scale = x_mean, x_scale
+        self._y_mean, self._y_scale = y_mean, y_scale
+        self._y_ndim = y.ndim
+        self.n_outputs_ = Y.shape[1]
+        self.coefs_, self.intercepts_ = layout.to_numpy(trainer.params)
+        self._optimizer_state = trainer.optimizer.to_numpy()
+        self.t_ = trainer.optimizer.t
+        self.n_iter_ = history.n_iter
+        self.loss_curve_ = history.loss_curve
+        self.loss_ = history.loss_curve[-1]
+        self.best_loss_ = history.best_loss
+        self.validation_scores_ = history.validation_scores
+        self.best_validation_score_ = history.best_validation_score
+
+    # --------------------------------------------------------------- prediction
+
+    def _mixture_params(self, X):
+        """Weights (n, K), means and scales (n, K, D) in original target units."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        layout = self._network_layout
+        dtype = self.coefs_[0].dtype
+        Xs = ((X - self._x_mean) / self._x_scale).astype(dtype, copy=False)
+        device = torch.device(self.device)
+        if device.type == "cpu":
+            logits, loc, scale = layout.forward_numpy(self.coefs_, self.intercepts_, Xs)
+        else:
+            with torch.inference_mode():
+                params = layout.from_numpy(
+                    self.coefs_, self.intercepts_, torch.from_numpy(Xs).dtype
+                ).to(device)
+                logits, loc, scale = (
+                    t.cpu().numpy()
+                    for t in layout.forward(params, torch.from_numpy(Xs).to(device))
+                )
+        logits = np.asarray(logits, dtype=np.float64)
+        means = loc.astype(np.float64) * self._y_scale + self._y_mean
+        scales = scale.astype(np.float64) * self._y_scale
+        if not (np.isfinite(logits).all() and np.isfinite(means).all()):
+            raise ValueError(
+                "The network produced non-finite mixture parameters; the inputs "
+                "may lie extremely far outside the training data."
+            )
+        return _softmax(logits), means, scales
+
+    def predict_dist(self, X):
+        """Predict the conditional distribution of the targets for each input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        dist : MixtureDistribution
+            One Gaussian mixture per row, in original target units.
+        """
+        weights, means, scales = self._mixture_params(X)
+        return MixtureDistribution(weights, means, scales, squeeze=self._y_ndim == 1)
+
+    def predict(self, X, return_std=False):
+        """Predict the conditional mean of the targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        return_std : bool, default=False
+            Whether to also return the conditional standard deviation of each
+            target.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Conditional mean; 1-D when the model was fitted on 1-D ``y``.
+        y_std : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Conditional standard deviation. Only returned when ``return_std``
+            is True.
+        """
+        dist = self.predict_dist(X)
+        if return_std:
+            return dist.mean(), dist.std()
+        return dist.mean()
+
+    def _check_targets(self, y, name="y"):
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, input_name=name, ensure_min_samples=1
+        )
+        if y.ndim == 1:
+            if self.n_outputs_ != 1:
+                raise ValueError(
+                    f"{name} must have shape (n, {self.n_outputs_}) for a model with "
+                    f"{self.n_outputs_} targets; got {y.shape}."
+                )
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"{name} must have {self.n_outputs_} target column(s); got shape "
+                f"{y.shape}."
+            )
+        return y
+
+    def log_prob(self, X, y):
+        """Log-density of each target under its own input's predicted distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            One target per input.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+            ``log p(y[i] | X[i])`` in original target units.
+        """
+        dist = self.predict_dist(X)
+        y = self._check_targets(y)
+        if y.shape[0] != len(dist):
+            raise ValueError(
+                f"X and y have different numbers of rows: {len(dist)} and {y.shape[0]}."
+            )
+        return dist.logpdf(y)
+
+    def conditional_density(self, X, y, log=False):
+        """Density of every candidate target under every input's distribution.
+
+        The analogue of ``predict_proba``: row ``i`` is input ``X[i]``, column
+        ``j`` is candidate target ``y[j]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_candidates,) or (n_candidates, n_outputs)
+            Candidate targets, e.g. a grid.
+        log : bool, default=False
+            Whether to return log-densities.
+
+        Returns
+        -------
+        density : ndarray of shape (n_samples, n_candidates)
+            ``p(y[j] | X[i])``, or its logarithm.
+        """
+        weights, means, scales = self._mixture_params(X)
+        y = self._check_targets(y)
+        out = cross_logpdf(weights, means, scales, y)
+        return out if log else np.exp(out)
+
+    def sample(self, X, n_samples=1, random_state=None):
+        """Draw targets from the predicted distribution of each input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples_X, n_features)
+            Inputs.
+        n_samples : int, default=1
+            Draws per input.
+        random_state : int, RandomState instance or None, default=None
+            Pass an int for reproducible draws across multiple function calls.
+            See :term:`Glossary <random_state>`.
+
+        Returns
+        -------
+        y_samples : ndarray of shape (n_samples_X, n_samples) or \
+                (n_samples_X, n_samples, n_outputs)
+            Draws; the target axis is present when the model was fitted on
+            2-D ``y``.
+        """
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
+        return self.predict_dist(X).rvs(n_samples, random_state=random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = torch.device(self.device).type != "cpu"
+        return tags

@@ -1,0 +1,36 @@
+"""numpydoc validation of every public object's docstring."""
+
+import inspect
+
+import pytest
+
+numpydoc_validate = pytest.importorskip("numpydoc.validate")
+
+import skmdn  # noqa: E402
+import skmdn.datasets  # noqa: E402
+
+# Checks left out, as in scikit-learn: extended summaries, examples and
+# "See Also" sections are welcome but not required on every method.
+IGNORED = {"ES01", "EX01", "SA01", "GL08", "RT02"}
+
+
+def _public_objects():
+    for module in (skmdn, skmdn.datasets):
+        for name in module.__all__:
+            if name.startswith("__"):
+                continue
+            obj = getattr(module, name)
+            qualname = f"{module.__name__}.{name}"
+            yield qualname
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if attr.startswith("_") or not callable(member):
+                        continue
+                    yield f"{qualname}.{attr}"
+
+
+@pytest.mark.parametrize("name", sorted(set(_public_objects())))
+def test_docstring(name):
+    result = numpydoc_validate.validate(name)
+    errors = [(code, msg) for code, msg in result["errors"] if code not in IGNORED]
+    assert not errors, "\n".join(f"{code}: {msg}" for code, msg in errors)
