@@ -151,12 +151,17 @@ class MixtureDistribution:
         """Rows selected by ``index``, as a new distribution (an int keeps one row)."""
         if isinstance(index, numbers.Integral):
             index = slice(index, index + 1 if index != -1 else None)
-        return MixtureDistribution(
-            self.weights[index],
-            self.means[index],
-            self.scales[index],
-            squeeze=self.squeeze,
+        return self._trusted(
+            self.weights[index], self.means[index], self.scales[index], self.squeeze
         )
+
+    @classmethod
+    def _trusted(cls, weights, means, scales, squeeze):
+        """Build from parameters known to be valid, skipping the checks."""
+        dist = cls.__new__(cls)
+        dist.weights, dist.means, dist.scales = weights, means, scales
+        dist.squeeze = squeeze
+        return dist
 
     def __repr__(self):
         n, K, D = self.means.shape

@@ -470,7 +470,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             batch_size=batch_size,
             alpha=float(self.alpha),
             clip_grad_norm=self.clip_grad_norm,
-            log_jacobian=float(np.log(y_scale).sum()),
+            log_det=float(np.log(y_scale).sum()),
             generator=generator,
         )
         train(

@@ -297,9 +297,9 @@ class Trainer:
         L2 penalty on the weights, as in MLPRegressor.
     clip_grad_norm : float or None
         Maximum gradient norm, or None for no clipping.
-    log_jacobian : float
-        ``-sum(log y_scale)``: added to standardised log-densities to report
-        them in original target units.
+    log_det : float
+        ``sum(log y_scale)``: subtracted from standardised log-densities to
+        report them in original target units (the Jacobian of the scaling).
     generator : torch.Generator
         CPU generator for the shuffles.
     """
@@ -313,7 +313,7 @@ class Trainer:
         batch_size,
         alpha,
         clip_grad_norm,
-        log_jacobian,
+        log_det,
         generator,
     ):
         self.layout = layout
@@ -322,7 +322,7 @@ class Trainer:
         self.batch_size = batch_size
         self.alpha = alpha
         self.clip_grad_norm = clip_grad_norm
-        self.log_jacobian = log_jacobian
+        self.log_det = log_det
         self.generator = generator
         self._mask = (
             layout.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
@@ -365,7 +365,7 @@ class Trainer:
                 self.optimizer.step(params, grad)
             total += wlp.detach()
         w_total = float(w.sum())
-        return float(-total / w_total) - self.log_jacobian + penalty_total / w_total
+        return float(-total / w_total) + self.log_det + penalty_total / w_total
 
     def score(self, X, Y, w):
         """Mean weighted log-likelihood (original units) of a whole data set."""
@@ -376,7 +376,7 @@ class Trainer:
                 logits, loc, scale = self.layout.forward(self.params, X[start:stop])
                 lp = log_prob(logits, loc, scale, Y[start:stop])
                 total += float((w[start:stop] * lp).sum())
-        return total / float(w.sum()) + self.log_jacobian
+        return total / float(w.sum()) - self.log_det
 
 
 def train(

@@ -5,6 +5,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmdn import MDNRegressor
 
+# The checks fit with max_iter=50 on tiny data; ConvergenceWarning is expected.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 ESTIMATORS = [
     MDNRegressor(max_iter=50, random_state=0),
     MDNRegressor(

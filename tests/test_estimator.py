@@ -1,0 +1,444 @@
+"""Behaviour of MDNRegressor, one feature per test (in the style of test_mlp.py)."""
+
+import io
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import skmdn._estimator
+import skmdn._training
+from skmdn import MDNRegressor, MixtureDistribution
+from skmdn.datasets import make_inverse_sine
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _regression(n=120, n_features=3, n_outputs=None, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, n_features))
+    y = X @ rng.normal(size=n_features) + 0.3 * rng.normal(size=n)
+    if n_outputs is not None:
+        y = np.column_stack([y + i for i in range(n_outputs)])
+    return X, y
+
+
+def _fast(**params):
+    params = {"max_iter": 5, "random_state": 0, "hidden_layer_sizes": (16,), **params}
+    return MDNRegressor(**params)
+
+
+@pytest.mark.parametrize(
+    ("y_shape", "out_tail"), [((), ()), ((1,), (1,)), ((2,), (2,))]
+)
+def test_output_shapes_follow_y(y_shape, out_tail):
+    X, y = _regression(n=60, n_outputs=y_shape[0] if y_shape else None)
+    est = _fast(n_components=3).fit(X, y)
+    n = 7
+    assert est.n_outputs_ == (y_shape[0] if y_shape else 1)
+    assert est.predict(X[:n]).shape == (n, *out_tail)
+    mean, std = est.predict(X[:n], return_std=True)
+    assert mean.shape == std.shape == (n, *out_tail)
+    assert (std > 0).all()
+    assert est.sample(X[:n], n_samples=4, random_state=0).shape == (n, 4, *out_tail)
+    assert est.log_prob(X[:n], y[:n]).shape == (n,)
+    candidates = y[:5]
+    assert est.conditional_density(X[:n], candidates).shape == (n, 5)
+    dist = est.predict_dist(X[:n])
+    assert isinstance(dist, MixtureDistribution)
+    D = est.n_outputs_
+    assert dist.weights.shape == (n, 3)
+    assert dist.means.shape == dist.scales.shape == (n, 3, D)
+
+
+def test_conditional_density_agrees_with_log_prob():
+    X, y = _regression(n=50, n_outputs=2)
+    est = _fast().fit(X, y)
+    grid = est.conditional_density(X[:6], y[:6], log=True)
+    assert_allclose(np.diag(grid), est.log_prob(X[:6], y[:6]), rtol=1e-12)
+    assert_allclose(est.conditional_density(X[:6], y[:6]), np.exp(grid), rtol=1e-12)
+
+
+def test_density_integrates_to_one_in_original_units():
+    # The Jacobian of the target standardisation must be applied: integrate the
+    # density over a fine grid in original units, for a target on a large scale.
+    X, y = _regression(n=80, n_features=1)
+    y = 1000.0 * y + 5e4
+    est = _fast(max_iter=10).fit(X, y)
+    lo, hi = y.min() - 10 * y.std(), y.max() + 10 * y.std()
+    grid = np.linspace(lo, hi, 20001)
+    dens = est.conditional_density(X[:4], grid)
+    assert_allclose(np.trapezoid(dens, grid, axis=1), 1.0, rtol=1e-4)
+
+
+def test_warm_start_continues_training():
+    X, y = _regression()
+    est = _fast(max_iter=4, warm_start=True, n_iter_no_change=np.inf).fit(X, y)
+    first_curve = list(est.loss_curve_)
+    est.fit(X, y)
+    assert est.n_iter_ == 8
+    assert est.loss_curve_[:4] == first_curve
+    assert est.t_ == 8  # one full batch per epoch here
+    cold = _fast(max_iter=4, n_iter_no_change=np.inf).fit(X, y)
+    cold.fit(X, y)
+    assert cold.n_iter_ == 4
+
+
+def test_warm_start_rejects_changed_architecture():
+    X, y = _regression()
+    est = _fast(warm_start=True).fit(X, y)
+    est.set_params(n_components=2)
+    with pytest.raises(ValueError, match="changed since the last fit"):
+        est.fit(X, y)
+
+
+def test_partial_fit_runs_one_epoch_and_keeps_standardisation():
+    X, y = _regression(n=300)
+    est = _fast(batch_size=100)
+    est.partial_fit(X[:150], y[:150])
+    y_mean = est._y_mean.copy()
+    assert est.n_iter_ == 1
+    assert est.t_ == 2
+    est.partial_fit(X[150:], y[150:] + 100.0)
+    assert est.n_iter_ == 2
+    assert est.t_ == 4
+    assert_array_equal(est._y_mean, y_mean)
+    assert len(est.loss_curve_) == 2
+
+
+def test_partial_fit_unavailable_with_early_stopping():
+    est = MDNRegressor(early_stopping=True)
+    assert not hasattr(est, "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit") as exc:
+        est.partial_fit(np.zeros((2, 1)), np.zeros(2))
+    assert "early_stopping=True" in str(exc.value.__cause__)
+
+
+def test_early_stopping_restores_best_weights(monkeypatch):
+    X, y = make_inverse_sine(400, random_state=0)
+    splits = []
+
+    def recording_split(*args, **kwargs):
+        splits.append(skmdn._training.validation_split(*args, **kwargs))
+        return splits[-1]
+
+    monkeypatch.setattr(skmdn._estimator, "validation_split", recording_split)
+    est = MDNRegressor(
+        n_components=3,
+        hidden_layer_sizes=(16,),
+        early_stopping=True,
+        validation_fraction=0.25,
+        learning_rate_init=0.02,
+        n_iter_no_change=5,
+        max_iter=300,
+        random_state=0,
+    ).fit(X, y)
+    assert est.best_loss_ is None
+    assert len(est.validation_scores_) == est.n_iter_ == len(est.loss_curve_)
+    assert est.n_iter_ < 300  # stopped early
+    best = int(np.argmax(est.validation_scores_))
+    assert est.best_validation_score_ == est.validation_scores_[best]
+    assert best < est.n_iter_ - 1  # the last epochs were worse, so a restore happened
+    _, val_idx = splits[0]
+    assert len(val_idx) == pytest.approx(100, abs=3)
+    held_out = est.log_prob(X[val_idx], y[val_idx]).mean()
+    assert held_out == pytest.approx(est.best_validation_score_, rel=1e-9)
+
+
+def test_validation_split_keeps_identical_rows_together_and_weights_count():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 2)).repeat(3, axis=0)
+    Y = rng.normal(size=(50, 1)).repeat(3, axis=0)
+    w = rng.uniform(0.5, 2.0, size=50).repeat(3)
+    train_idx, val_idx = skmdn._training.validation_split(X, Y, w, 0.2, seed=3)
+    assert set(train_idx).isdisjoint(val_idx)
+    assert len(train_idx) + len(val_idx) == 150
+    # whole groups of 3 identical rows on each side
+    assert len(val_idx) % 3 == 0
+    assert np.isin(val_idx // 3 * 3, val_idx).all()
+    share = w[val_idx].sum() / w.sum()
+    assert 0.2 <= share < 0.2 + 3 * w.max() / w.sum()
+
+
+def test_early_stopping_needs_two_distinct_samples():
+    est = MDNRegressor(early_stopping=True)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        est.fit(np.ones((5, 1)), np.ones(5))
+
+
+def test_n_iter_no_change_inf_runs_to_max_iter_with_warning():
+    X, y = _regression()
+    est = _fast(max_iter=7, n_iter_no_change=np.inf)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        est.fit(X, y)
+    assert est.n_iter_ == 7
+
+
+def test_training_stops_when_loss_stalls():
+    X, y = _regression()
+    est = _fast(max_iter=500, n_iter_no_change=3, tol=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    # as in MLPRegressor: the first epoch sets best_loss_, then it stops at the
+    # (n_iter_no_change + 1)-th epoch in a row without progress
+    assert est.n_iter_ == 5
+    assert est.best_loss_ == min(est.loss_curve_)
+    assert est.validation_scores_ is None
+    assert est.best_validation_score_ is None
+
+
+def test_verbose_prints_each_epoch(capsys):
+    X, y = _regression()
+    _fast(max_iter=3, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Iteration 1, loss = " in out
+    assert "Iteration 3, loss = " in out
+    _fast(max_iter=2, verbose=True, early_stopping=True).fit(X, y)
+    assert "validation log-likelihood" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compute_dtype_follows_input(dtype):
+    X, y = _regression()
+    est = _fast().fit(X.astype(dtype), y.astype(dtype))
+    assert all(c.dtype == dtype for c in est.coefs_)
+    assert est._optimizer_state["m"].dtype == dtype
+    pred = est.predict(X.astype(dtype))
+    assert pred.dtype == np.float64
+    # float32 and float64 fits describe nearly the same model
+    other = _fast().fit(X, y)
+    assert_allclose(pred, other.predict(X), rtol=1e-3, atol=1e-3)
+
+
+def test_feature_names_are_kept():
+    pd = pytest.importorskip("pandas")
+    X, y = _regression()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    est = _fast().fit(df, y)
+    assert_array_equal(est.feature_names_in_, ["a", "b", "c"])
+    with pytest.warns(UserWarning, match="feature names"):
+        est.predict(X)
+
+
+def test_pickle_and_joblib_round_trips_are_exact_and_torch_free():
+    X, y = _regression(n_outputs=2)
+    est = _fast().fit(X, y)
+    blob = pickle.dumps(est)
+    assert b"torch" not in blob
+    for clone_ in (pickle.loads(blob), _joblib_round_trip(est)):
+        d1, d2 = est.predict_dist(X), clone_.predict_dist(X)
+        assert_array_equal(d1.weights, d2.weights)
+        assert_array_equal(d1.means, d2.means)
+        assert_array_equal(d1.scales, d2.scales)
+    # a round-tripped model keeps training where it stopped
+    restored = pickle.loads(blob)
+    restored.set_params(warm_start=True).fit(X, y)
+    assert restored.n_iter_ == 2 * est.n_iter_
+
+
+def _joblib_round_trip(est):
+    buf = io.BytesIO()
+    joblib.dump(est, buf)
+    buf.seek(0)
+    return joblib.load(buf)
+
+
+def test_random_state_gives_bit_identical_fits_and_leaves_torch_alone():
+    X, y = _regression()
+    rng_state = torch.get_rng_state()
+    threads = torch.get_num_threads()
+    default_dtype = torch.get_default_dtype()
+    a = _fast(batch_size=32).fit(X, y)
+    b = _fast(batch_size=32).fit(X, y)
+    for ca, cb in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        assert_array_equal(ca, cb)
+    c = _fast(batch_size=32, random_state=1).fit(X, y)
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    assert torch.get_num_threads() == threads
+    assert torch.get_default_dtype() == default_dtype
+
+
+def test_unit_weights_equal_no_weights_and_zero_weights_remove_rows():
+    X, y = _regression(n=60)
+    plain = _fast(max_iter=20, random_state=0).fit(X, y)
+    ones = _fast(max_iter=20, random_state=0).fit(X, y, sample_weight=np.ones(60))
+    assert_allclose(plain.predict(X), ones.predict(X), rtol=1e-12)
+
+    w = np.ones(60)
+    w[::3] = 0
+    weighted = _fast(max_iter=20, random_state=0).fit(X, y, sample_weight=w)
+    removed = _fast(max_iter=20, random_state=0).fit(X[w > 0], y[w > 0])
+    assert_allclose(weighted.predict(X), removed.predict(X), rtol=1e-9)
+
+
+def test_integer_weights_equal_repeated_rows_with_early_stopping():
+    rng = np.random.RandomState(0)
+    X, y = _regression(n=40)
+    w = rng.randint(0, 4, size=40)
+    params = {"max_iter": 15, "early_stopping": True, "validation_fraction": 0.25}
+    weighted = _fast(**params).fit(X, y, sample_weight=w)
+    repeated = _fast(**params).fit(X.repeat(w, axis=0), y.repeat(w))
+    assert_allclose(weighted.validation_scores_, repeated.validation_scores_, rtol=1e-9)
+    assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
+
+
+def test_recovers_the_branches_of_the_inverse_sine_problem():
+    X, y = make_inverse_sine(3000, random_state=0)
+    X_test, y_test = make_inverse_sine(5000, random_state=1)
+    params = {
+        "hidden_layer_sizes": (32, 32),
+        "learning_rate_init": 5e-3,
+        "random_state": 0,
+    }
+    mdn = MDNRegressor(n_components=5, max_iter=150, **params).fit(X, y)
+    single = MDNRegressor(n_components=1, max_iter=150, **params).fit(X, y)
+    ll_mdn = mdn.log_prob(X_test, y_test).mean()
+    ll_single = single.log_prob(X_test, y_test).mean()
+    # Bayes log-likelihood is 1.28; a Gaussian cannot get much beyond 0.6.
+    assert ll_mdn > ll_single + 0.3
+    assert ll_mdn > 0.9
+    # at x = 0.5 the target has three branches, near 0.21, 0.5 and 0.79
+    draws = mdn.sample(np.array([[0.5]]), n_samples=4000, random_state=0)[0]
+    for branch in (0.21, 0.5, 0.79):
+        share = np.mean(np.abs(draws - branch) < 0.08)
+        assert share > 0.15, (branch, share)
+    assert (
+        np.mean(np.abs(single.sample([[0.5]], 4000, random_state=0)[0] - 0.5) < 0.08)
+        < 0.4
+    )
+
+
+def test_pipeline_and_grid_search():
+    X, y = _regression(n=90)
+    pipe = make_pipeline(StandardScaler(), _fast(max_iter=3))
+    grid = GridSearchCV(pipe, {"mdnregressor__n_components": [1, 2]}, cv=3)
+    grid.fit(X, y)
+    assert grid.best_params_["mdnregressor__n_components"] in (1, 2)
+    assert grid.predict(X).shape == (90,)
+
+
+def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(monkeypatch):
+    X, y = _regression()
+    calls = {"n": 0}
+    real_run_epoch = skmdn._training.Trainer.run_epoch
+
+    def flaky_run_epoch(self, *args):
+        calls["n"] += 1
+        loss = real_run_epoch(self, *args)
+        if calls["n"] == 2:
+            self.params.fill_(float("nan"))
+            return float("nan")
+        return loss
+
+    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", flaky_run_epoch)
+    est = _fast(max_iter=4, learning_rate_init=1e-2, n_iter_no_change=np.inf)
+    est.fit(X, y)
+    assert est.n_iter_ == 4
+    assert np.isfinite(est.loss_curve_).all()
+    assert est._optimizer_state["lr"] == pytest.approx(1e-3)
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_persistent_non_finite_loss_raises_and_loses_nothing(monkeypatch):
+    X, y = _regression()
+    est = _fast().fit(X, y)
+    before = est.predict(X)
+    state = dict(est.__dict__)
+
+    def nan_epoch(self, *args):
+        return float("nan")
+
+    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", nan_epoch)
+    with pytest.raises(FloatingPointError, match="non-finite loss"):
+        est.set_params(warm_start=True).fit(X, y)
+    with pytest.raises(FloatingPointError):
+        est.set_params(warm_start=False).fit(X[:, :2], y)
+    assert est.n_features_in_ == 3
+    assert_array_equal(est.predict(X), before)
+    assert est.__dict__.keys() == state.keys()
+
+
+def test_components_start_spread_over_the_targets():
+    rng = np.random.RandomState(0)
+    y = np.concatenate([rng.normal(-5, 0.1, 200), rng.normal(5, 0.1, 200)])
+    X = rng.normal(size=(400, 1))
+    est = MDNRegressor(n_components=2, max_iter=1, learning_rate_init=1e-6).fit(X, y)
+    dist = est.predict_dist(X[:1])
+    assert_allclose(np.sort(dist.means.ravel()), [-5, 5], atol=0.5)
+    assert_allclose(dist.weights, 0.5, atol=0.05)
+
+
+def test_alpha_shrinks_the_weights():
+    X, y = _regression()
+    free = _fast(max_iter=30).fit(X, y)
+    ridge = _fast(max_iter=30, alpha=50.0).fit(X, y)
+    norm = lambda est: sum(float((c**2).sum()) for c in est.coefs_)
+    assert norm(ridge) < norm(free)
+    assert ridge.loss_curve_[-1] > free.loss_curve_[-1]
+
+
+def test_clipping_can_be_disabled_and_changes_the_path():
+    X, y = _regression()
+    clipped = _fast(clip_grad_norm=1e-3).fit(X, y)
+    free = _fast(clip_grad_norm=None).fit(X, y)
+    assert not np.allclose(clipped.coefs_[0], free.coefs_[0])
+
+
+def test_torch_and_numpy_forward_agree():
+    X, y = _regression(n_outputs=2)
+    est = _fast(activation="relu").fit(X, y)
+    layout = est._network_layout
+    Xs = (X - est._x_mean) / est._x_scale
+    np_out = layout.forward_numpy(est.coefs_, est.intercepts_, Xs)
+    flat = layout.from_numpy(est.coefs_, est.intercepts_, torch.float64)
+    torch_out = layout.forward(flat, torch.from_numpy(Xs))
+    for a, b in zip(np_out, torch_out, strict=True):
+        assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_bad_inputs_get_clear_errors():
+    X, y = _regression()
+    with pytest.raises(NotFittedError):
+        MDNRegressor().predict(X)
+    y_nan = y.copy()
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        _fast().fit(X, y_nan)
+    est = _fast().fit(X, y)
+    with pytest.raises(ValueError, match="target column"):
+        est.conditional_density(X[:2], np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        est.log_prob(X[:3], y[:4])
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        est.sample(X[:2], n_samples=0)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(X[:, :2])
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        _fast(hidden_layer_sizes=(4, 0)).fit(X, y)
+    with pytest.raises(ValueError, match="n_components"):
+        _fast(n_components=0).fit(X, y)
+
+
+def test_predictions_are_finite_far_outside_the_training_range():
+    X, y = _regression(n_features=1)
+    est = _fast(activation="tanh").fit(X, y)
+    assert np.isfinite(est.predict(np.array([[1e6], [-1e6]]))).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_keeps_the_fitted_state_on_cpu():
+    X, y = _regression()
+    est = _fast(device="cuda").fit(X, y)
+    assert isinstance(est.coefs_[0], np.ndarray)
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    assert_allclose(est.predict(X), cpu.predict(X), rtol=1e-6, atol=1e-8)
