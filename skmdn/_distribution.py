@@ -3,10 +3,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, ndtri
+from scipy.special import logsumexp, ndtr
 from sklearn.utils import check_random_state
+
+from skmdn import _numerics
 
 _LOG_2PI = np.log(2.0 * np.pi)
 # Rows per block in the (rows x candidate targets) density, to bound memory.
@@ -53,6 +56,14 @@ def cross_logpdf(weights, means, scales, Y):
         comp = _component_logpdf(means[sl, None], scales[sl, None], Y[None, :, :])
         out[sl] = logsumexp(log_w[sl, None, :] + comp, axis=-1)
     return out
+
+
+class Modes(NamedTuple):
+    """Local modes of one row's mixture, by decreasing density."""
+
+    locations: np.ndarray
+    densities: np.ndarray
+    masses: np.ndarray
 
 
 class MixtureDistribution:
@@ -245,6 +256,49 @@ class MixtureDistribution:
         """
         return np.sqrt(self.var())
 
+    def cov(self):
+        """Covariance matrix of the targets for each row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_outputs, n_outputs)
+            ``sum_k w_k (diag(sigma_k**2) + (mu_k - mean)(mu_k - mean)^T)``;
+            off-diagonal terms come from the spread of the component means.
+        """
+        mean = np.einsum("nk,nkd->nd", self.weights, self.means)
+        dev = self.means - mean[:, None, :]
+        cov = np.einsum("nk,nkd,nke->nde", self.weights, dev, dev)
+        diag = np.einsum("nk,nkd->nd", self.weights, self.scales**2)
+        idx = np.arange(self.n_outputs)
+        cov[:, idx, idx] += diag
+        return cov
+
+    def marginal(self, dims):
+        """Distribution of a subset of the targets.
+
+        Parameters
+        ----------
+        dims : int or sequence of int
+            Target indices. An int gives a one-dimensional distribution
+            (results without a target axis); a sequence keeps the axis.
+
+        Returns
+        -------
+        MixtureDistribution
+            The marginal mixture, which is exact for diagonal components.
+        """
+        if isinstance(dims, numbers.Integral):
+            keep, squeeze = [int(dims)], True
+        else:
+            keep, squeeze = [int(d) for d in dims], False
+        if not keep or any(not -self.n_outputs <= d < self.n_outputs for d in keep):
+            raise ValueError(
+                f"dims must index the {self.n_outputs} target(s); got {dims!r}."
+            )
+        return self._trusted(
+            self.weights, self.means[..., keep], self.scales[..., keep], squeeze
+        )
+
     # -- densities ----------------------------------------------------------------
 
     def logpdf(self, y):
@@ -308,7 +362,7 @@ class MixtureDistribution:
 
         Solved by Newton steps safeguarded by bisection inside the bracket
         formed by the components' own quantiles, which always contains the
-        mixture's quantile.
+        mixture's quantile; no grid and no sampling.
 
         Parameters
         ----------
@@ -321,29 +375,22 @@ class MixtureDistribution:
             ``y`` with ``cdf(y) == q``; ``-inf`` at 0 and ``inf`` at 1.
         """
         q = self._broadcast_rows(q, "q")
-        if ((q < 0) | (q > 1)).any() or np.isnan(q).any():
+        return self._out(self._quantiles(q[:, None, :])[:, 0, :])
+
+    def _quantiles(self, q):
+        """Marginal quantiles for ``q`` of shape (n, m, D); returns (n, m, D)."""
+        if np.isnan(q).any() or ((q < 0) | (q > 1)).any():
             raise ValueError("Probabilities q must lie in [0, 1].")
+        K = self.n_components
+        out = np.where(q <= 0, -np.inf, np.inf)
         inner = (q > 0) & (q < 1)
-        qc = np.where(inner, q, 0.5)
-        comp_q = self.means + self.scales * ndtri(qc)[:, None, :]
-        lo, hi = comp_q.min(1), comp_q.max(1)
-        x = 0.5 * (lo + hi)
-        tol = 1e-12 * np.maximum(1.0, np.abs(self.means).max(1))
-        for _ in range(100):
-            cdf, pdf = self._marginal_cdf(x)
-            f = cdf - qc
-            lo = np.where(f < 0, x, lo)
-            hi = np.where(f > 0, x, hi)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = x - f / pdf
-            ok = np.isfinite(newton) & (newton > lo) & (newton < hi)
-            x_new = np.where(ok, newton, 0.5 * (lo + hi))
-            done = (np.abs(x_new - x) <= tol) | (f == 0)
-            x = np.where(f == 0, x, x_new)
-            if done.all():
-                break
-        x = np.where(inner, x, np.where(q <= 0, -np.inf, np.inf))
-        return self._out(x)
+        row, _, dim = np.nonzero(inner)
+        if row.size:
+            w = self.weights[row]
+            mu = self.means[row, :, dim].reshape(-1, K)
+            s = self.scales[row, :, dim].reshape(-1, K)
+            out[inner] = _numerics.ppf(w, mu, s, q[inner])
+        return out
 
     def interval(self, confidence):
         """Equal-tailed interval holding ``confidence`` of each marginal's mass.
@@ -362,6 +409,105 @@ class MixtureDistribution:
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
         return self.ppf(0.5 - confidence / 2), self.ppf(0.5 + confidence / 2)
+
+    # -- modes and highest-density sets -------------------------------------------
+
+    def mode(self):
+        """Global mode (most likely target) of each row's mixture.
+
+        Hill-climbs the joint density from every component mean (Newton steps
+        when they go uphill, mean-shift steps otherwise) and keeps the highest
+        point reached.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The location of the highest density.
+        """
+        x, logp = _numerics.find_modes(self.weights, self.means, self.scales)
+        best = logp.argmax(1)
+        return self._out(x[np.arange(len(self)), best])
+
+    def modes(self):
+        """All local modes of each row's mixture, with their densities and masses.
+
+        Returns
+        -------
+        list of Modes
+            One ``Modes(locations, densities, masses)`` named tuple per row,
+            sorted by decreasing density. ``locations`` has shape (m,) when
+            the targets are one-dimensional and squeezed, else (m, n_outputs).
+            For one target, ``masses`` is the exact probability of each mode's
+            basin (between the neighbouring density minima) and sums to one;
+            for several targets it is the total weight of the components whose
+            means climb to that mode.
+        """
+        w, mu, s = self.weights, self.means, self.scales
+        x, logp = _numerics.find_modes(w, mu, s)
+        first, label = _numerics.unique_modes(x, logp, s)
+        out = []
+        if self.n_outputs == 1:
+            modes, n_modes, anti = _numerics.sorted_critical_points(
+                w, mu[..., 0], s[..., 0]
+            )
+            for i in range(len(self)):
+                loc = modes[i, : n_modes[i]]
+                cuts = anti[i, : n_modes[i] - 1]
+                F = ndtr((cuts[:, None] - mu[i, :, 0]) / s[i, :, 0]) @ w[i]
+                mass = np.diff(np.r_[0.0, F, 1.0])
+                shape = (len(loc), self.n_components)
+                logp, _ = _numerics.logpdf_and_grad(
+                    np.broadcast_to(w[i], shape),
+                    np.broadcast_to(mu[i, :, 0], shape),
+                    np.broadcast_to(s[i, :, 0], shape),
+                    loc,
+                )
+                dens = np.exp(logp)
+                out.append(self._modes_tuple(loc[:, None], dens, mass))
+            return out
+        for i in range(len(self)):
+            keep = np.flatnonzero(first[i])
+            mass = np.array([w[i, label[i] == k].sum() for k in keep])
+            out.append(self._modes_tuple(x[i, keep], np.exp(logp[i, keep]), mass))
+        return out
+
+    def _modes_tuple(self, loc, dens, mass):
+        order = np.argsort(-dens, kind="stable")
+        loc = loc[order]
+        return Modes(loc[:, 0] if self.squeeze else loc, dens[order], mass[order])
+
+    def hpd(self, confidence):
+        """Highest-density set of each row: the shortest set holding ``confidence``.
+
+        For a multimodal row this is a union of disjoint intervals, one around
+        each mode that is high enough. Only defined for one target; use
+        ``marginal(d).hpd(...)`` for target ``d`` of a multi-output model.
+
+        Parameters
+        ----------
+        confidence : float
+            Probability mass of the set, in [0, 1].
+
+        Returns
+        -------
+        list of ndarray of shape (n_intervals, 2)
+            Per row, the sorted disjoint intervals ``[lower, upper]``.
+        """
+        confidence = float(confidence)
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
+        if self.n_outputs != 1:
+            raise ValueError(
+                "hpd is defined for a single target; use marginal(d).hpd(...) "
+                "for target d."
+            )
+        if confidence == 1.0:
+            return [np.array([[-np.inf, np.inf]]) for _ in range(len(self))]
+        if confidence == 0.0:
+            return [np.repeat(m, 2).reshape(1, 2) for m in self.mode().reshape(-1)]
+        return _numerics.hpd_sets(
+            self.weights, self.means[..., 0], self.scales[..., 0], confidence
+        )
 
     # -- sampling -----------------------------------------------------------------
 

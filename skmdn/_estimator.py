@@ -571,6 +571,69 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             return dist.mean(), dist.std()
         return dist.mean()
 
+    def predict_quantiles(self, X, quantiles):
+        """Predict marginal quantiles of the targets, exactly (no sampling).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        quantiles : float or array-like of shape (n_quantiles,)
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        y_quantiles : ndarray of shape (n_samples, n_quantiles) or \
+                (n_samples, n_quantiles, n_outputs)
+            ``y_quantiles[i, j]`` is the ``quantiles[j]`` quantile for input
+            ``i``; the target axis is present when the model was fitted on 2-D
+            ``y``.
+        """
+        q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+        if q.ndim != 1:
+            raise ValueError(f"quantiles must be a scalar or 1-D; got shape {q.shape}.")
+        dist = self.predict_dist(X)
+        grid = np.broadcast_to(q[None, :, None], (len(dist), q.size, dist.n_outputs))
+        out = dist._quantiles(grid)
+        return out[..., 0] if dist.squeeze else out
+
+    def predict_interval(self, X, confidence=0.9):
+        """Predict equal-tailed intervals of each target's conditional distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        confidence : float, default=0.9
+            Probability mass inside each interval.
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
+            quantiles.
+        """
+        return self.predict_dist(X).interval(confidence)
+
+    def predict_mode(self, X):
+        """Predict the most likely target (the global mode of the density).
+
+        Unlike :meth:`predict` (the mean, which can fall between branches of
+        a multimodal distribution), the mode is a value the model considers
+        most likely.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_mode : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The mode of the joint conditional density for each input.
+        """
+        return self.predict_dist(X).mode()
+
     def _check_targets(self, y, name="y"):
         y = check_array(
             y, ensure_2d=False, dtype=np.float64, input_name=name, ensure_min_samples=1

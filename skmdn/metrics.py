@@ -1,0 +1,305 @@
+"""Scores of predictive distributions, and scorers for model selection.
+
+Every metric takes the observed targets and a :class:`~skmdn.MixtureDistribution`
+(as returned by :meth:`MDNRegressor.predict_dist <skmdn.MDNRegressor.predict_dist>`).
+The scorers plug into ``scoring=`` of :class:`~sklearn.model_selection.GridSearchCV`
+and :func:`~sklearn.model_selection.cross_validate`; greater is better.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+from skmdn import _numerics
+from skmdn._distribution import MixtureDistribution
+
+__all__ = [
+    "calibration_error",
+    "crps",
+    "interval_coverage",
+    "log_likelihood",
+    "log_likelihood_scorer",
+    "neg_crps_scorer",
+    "pit",
+]
+
+
+def _check(y_true, y_dist, sample_weight=None):
+    if not isinstance(y_dist, MixtureDistribution):
+        raise TypeError(
+            "y_dist must be a MixtureDistribution, e.g. est.predict_dist(X); got "
+            f"{type(y_dist).__name__}."
+        )
+    y = y_dist._as_targets(y_true, name="y_true")
+    if not np.isfinite(y).all():
+        raise ValueError("y_true contains NaN or infinity.")
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (len(y),):
+            raise ValueError(
+                f"sample_weight must have shape ({len(y)},); got {sample_weight.shape}."
+            )
+        if (sample_weight < 0).any() or sample_weight.sum() <= 0:
+            raise ValueError("sample_weight must be non-negative with a positive sum.")
+    return y, sample_weight
+
+
+def _average(values, sample_weight, multioutput):
+    """Weighted mean over rows, then over targets unless ``raw_values``."""
+    per_target = np.average(values, axis=0, weights=sample_weight)
+    if multioutput == "raw_values":
+        return per_target
+    if multioutput != "uniform_average":
+        raise ValueError(
+            "multioutput must be 'uniform_average' or 'raw_values'; got "
+            f"{multioutput!r}."
+        )
+    return float(per_target.mean())
+
+
+def log_likelihood(y_true, y_dist, *, sample_weight=None):
+    """Mean log-density of the observed targets under their predicted distributions.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    y_dist : MixtureDistribution
+        Predicted distributions, one per row.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+
+    Returns
+    -------
+    float
+        ``mean_i log p(y_i | x_i)`` in nats per row (joint over targets);
+        greater is better.
+
+    Examples
+    --------
+    >>> from skmdn import MixtureDistribution
+    >>> from skmdn.metrics import log_likelihood
+    >>> dist = MixtureDistribution([[1.0]], [[[0.0]]], [[[1.0]]], squeeze=True)
+    >>> round(log_likelihood([0.0], dist), 4)
+    -0.9189
+    """
+    y, sample_weight = _check(y_true, y_dist, sample_weight)
+    return float(np.average(y_dist.logpdf(y), weights=sample_weight))
+
+
+def crps(y_true, y_dist, *, sample_weight=None, multioutput="uniform_average"):
+    """Continuous ranked probability score, in closed form for Gaussian mixtures.
+
+    ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with ``X, X'`` independent draws
+    from ``F``; for a Gaussian mixture both terms are exact sums over
+    components and pairs of components. For several targets it is computed
+    per target marginal.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    y_dist : MixtureDistribution
+        Predicted distributions, one per row.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+    multioutput : {'uniform_average', 'raw_values'}, default='uniform_average'
+        Average over targets, or return one score per target.
+
+    Returns
+    -------
+    float or ndarray of shape (n_outputs,)
+        Mean CRPS in target units; lower is better.
+
+    Examples
+    --------
+    >>> from skmdn import MixtureDistribution
+    >>> from skmdn.metrics import crps
+    >>> dist = MixtureDistribution(
+    ...     [[0.5, 0.5]], [[[-3.0], [3.0]]], [[[1.0], [1.0]]], squeeze=True)
+    >>> round(crps([0.0], dist), 3)
+    1.219
+    """
+    y, sample_weight = _check(y_true, y_dist, sample_weight)
+    values = np.column_stack(
+        [
+            _numerics.crps(
+                y_dist.weights, y_dist.means[..., d], y_dist.scales[..., d], y[:, d]
+            )
+            for d in range(y_dist.n_outputs)
+        ]
+    )
+    return _average(values, sample_weight, multioutput)
+
+
+def pit(y_true, y_dist):
+    """Probability integral transform: each target's predicted cdf at the outcome.
+
+    For a calibrated model the values are uniform on [0, 1].
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    y_dist : MixtureDistribution
+        Predicted distributions, one per row.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        ``F_i(y_i)`` per row (and target marginal).
+
+    Examples
+    --------
+    >>> from skmdn import MixtureDistribution
+    >>> from skmdn.metrics import pit
+    >>> dist = MixtureDistribution([[1.0]], [[[0.0]]], [[[1.0]]], squeeze=True)
+    >>> pit([0.0], dist)
+    array([0.5])
+    """
+    y, _ = _check(y_true, y_dist)
+    return y_dist.cdf(y[:, 0] if y_dist.squeeze else y)
+
+
+def interval_coverage(
+    y_true, y_dist, confidence=0.9, *, sample_weight=None, multioutput="uniform_average"
+):
+    """Share of outcomes inside the predicted equal-tailed intervals.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    y_dist : MixtureDistribution
+        Predicted distributions, one per row.
+    confidence : float, default=0.9
+        Nominal mass of the intervals.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+    multioutput : {'uniform_average', 'raw_values'}, default='uniform_average'
+        Average over targets, or return one value per target.
+
+    Returns
+    -------
+    float or ndarray of shape (n_outputs,)
+        Observed coverage; close to ``confidence`` for a calibrated model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmdn import MixtureDistribution
+    >>> from skmdn.metrics import interval_coverage
+    >>> dist = MixtureDistribution(
+    ...     np.ones((3, 1)), np.zeros((3, 1, 1)), np.ones((3, 1, 1)), squeeze=True)
+    >>> interval_coverage([0.0, 1.0, 3.0], dist, confidence=0.9)
+    0.666...
+    """
+    y, sample_weight = _check(y_true, y_dist, sample_weight)
+    lower, upper = y_dist.interval(confidence)
+    lower, upper = lower.reshape(y.shape), upper.reshape(y.shape)
+    inside = ((y >= lower) & (y <= upper)).astype(np.float64)
+    return _average(inside, sample_weight, multioutput)
+
+
+def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
+    """Distance between the PIT histogram and the uniform one.
+
+    The total-variation distance ``0.5 * sum_b |f_b - 1 / n_bins|`` between the
+    (weighted) share ``f_b`` of PIT values in each of ``n_bins`` equal bins and
+    the uniform share: the probability mass the predictions put in the wrong
+    bins. 0 is perfect; for several targets the marginals' values are averaged.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    y_dist : MixtureDistribution
+        Predicted distributions, one per row.
+    n_bins : int, default=10
+        Number of equal-width PIT bins (10 gives deciles).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
+
+    Returns
+    -------
+    float
+        In [0, 1 - 1/n_bins]; lower is better.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmdn import MixtureDistribution
+    >>> from skmdn.metrics import calibration_error
+    >>> rng = np.random.RandomState(0)
+    >>> dist = MixtureDistribution(
+    ...     np.ones((5000, 1)), np.zeros((5000, 1, 1)), np.ones((5000, 1, 1)))
+    >>> calibration_error(rng.normal(size=5000), dist) < 0.03
+    True
+    >>> calibration_error(rng.normal(scale=3, size=5000), dist) > 0.2
+    True
+    """
+    if int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; got {n_bins}.")
+    y, sample_weight = _check(y_true, y_dist, sample_weight)
+    u = y_dist.cdf(y[:, 0] if y_dist.squeeze else y).reshape(y.shape)
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
+    bins = np.minimum((u * n_bins).astype(int), int(n_bins) - 1)
+    errors = []
+    for d in range(y.shape[1]):
+        share = np.bincount(bins[:, d], weights=w, minlength=int(n_bins)) / w.sum()
+        errors.append(0.5 * np.abs(share - 1.0 / n_bins).sum())
+    return float(np.mean(errors))
+
+
+def _predict_dist(estimator, X):
+    """``predict_dist`` of an MDN, also at the end of a Pipeline."""
+    if hasattr(estimator, "predict_dist"):
+        return estimator.predict_dist(X)
+    steps = getattr(estimator, "steps", None)
+    if steps and hasattr(steps[-1][1], "predict_dist"):
+        return steps[-1][1].predict_dist(estimator[:-1].transform(X))
+    raise TypeError(
+        "The scorer needs an estimator with predict_dist (an MDNRegressor, or a "
+        f"Pipeline ending in one); got {type(estimator).__name__}."
+    )
+
+
+class _DistributionScorer:
+    """Scorer ``(estimator, X, y, sample_weight=None) -> float``, greater is better."""
+
+    def __init__(self, name, metric, sign):
+        self._name = name
+        self._metric = metric
+        self._sign = sign
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        """Score ``estimator`` on ``X`` against ``y_true``.
+
+        Parameters
+        ----------
+        estimator : object
+            Fitted estimator with a ``predict_dist`` method.
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Observed targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        float
+            The score; greater is better.
+        """
+        dist = _predict_dist(estimator, X)
+        return self._sign * self._metric(y_true, dist, sample_weight=sample_weight)
+
+    def __repr__(self):
+        return self._name
+
+
+log_likelihood_scorer = _DistributionScorer("log_likelihood_scorer", log_likelihood, 1)
+"""Scorer for ``scoring=``: mean held-out log-likelihood (greater is better)."""
+
+neg_crps_scorer = _DistributionScorer("neg_crps_scorer", crps, -1)
+"""Scorer for ``scoring=``: negated mean CRPS (greater is better)."""
