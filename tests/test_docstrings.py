@@ -8,6 +8,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import skmdn  # noqa: E402
 import skmdn.datasets  # noqa: E402
+import skmdn.plotting  # noqa: E402
 
 # Checks left out, as in scikit-learn: extended summaries, examples and
 # "See Also" sections are welcome but not required on every method.
@@ -15,7 +16,7 @@ IGNORED = {"ES01", "EX01", "SA01", "GL08", "RT02"}
 
 
 def _public_objects():
-    for module in (skmdn, skmdn.datasets):
+    for module in (skmdn, skmdn.datasets, skmdn.plotting):
         for name in module.__all__:
             if name.startswith("__"):
                 continue
@@ -24,7 +25,10 @@ def _public_objects():
             yield qualname
             if inspect.isclass(obj):
                 for attr, member in vars(obj).items():
-                    if attr.startswith("_") or not callable(member):
+                    is_method = callable(member) or isinstance(
+                        member, (classmethod, staticmethod)
+                    )
+                    if attr.startswith("_") or not is_method:
                         continue
                     yield f"{qualname}.{attr}"
 

@@ -1,0 +1,1024 @@
+"""Plots of conditional densities, predictive intervals, calibration and training.
+
+Each plot is a Display object, as in scikit-learn: build it with
+``from_estimator`` (or ``from_predictions``), which computes what is drawn and
+calls :meth:`plot`; call :meth:`plot` again to draw on other axes. The computed
+values are kept as attributes and the matplotlib artists as attributes with a
+trailing underscore.
+
+matplotlib is imported only when something is drawn, so ``import skmdn`` and
+``import skmdn.plotting`` work without it; install it with
+``pip install "skmdn[plot]"``.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from scipy.stats import binom
+from sklearn.utils.validation import check_is_fitted
+
+from skmdn._distribution import MixtureDistribution
+
+__all__ = [
+    "ConditionalDensityDisplay",
+    "LossCurveDisplay",
+    "PITDisplay",
+    "PredictionIntervalDisplay",
+]
+
+_SQRT_2PI = np.sqrt(2.0 * np.pi)
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _import_pyplot():
+    """Import ``matplotlib.pyplot``, with an actionable error when it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skmdn.plotting needs matplotlib, which is not installed. Install it "
+            'with `pip install "skmdn[plot]"` (or `pip install matplotlib`).'
+        ) from exc
+    return plt
+
+
+def _get_ax(ax):
+    """Return ``ax``, or new axes on a new pyplot figure when it is None."""
+    if ax is None:
+        plt = _import_pyplot()
+        _, ax = plt.subplots()
+    return ax
+
+
+def _final_estimator(estimator):
+    """Return the MDN behind a fitted estimator, pipeline or search."""
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    if hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    return estimator
+
+
+def _predict_dist(estimator, X):
+    """``predict_dist`` of an MDN, of a pipeline ending in one, or of a search."""
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
+    if hasattr(estimator, "predict_dist"):
+        check_is_fitted(estimator)
+        return estimator.predict_dist(X)
+    if hasattr(estimator, "steps") and hasattr(estimator.steps[-1][1], "predict_dist"):
+        check_is_fitted(estimator)
+        return estimator[-1].predict_dist(estimator[:-1].transform(X))
+    raise TypeError(
+        "estimator must have a predict_dist method (an MDNRegressor, or a Pipeline "
+        f"or search ending in one); got {type(estimator).__name__}."
+    )
+
+
+def _marginal(dist, output):
+    """Return the 1-D marginal mixture of target ``output`` (squeezed)."""
+    if not isinstance(dist, MixtureDistribution):
+        raise TypeError(
+            "y_dist must be a MixtureDistribution (from estimator.predict_dist(X)); "
+            f"got {type(dist).__name__}."
+        )
+    n_outputs = dist.means.shape[2]
+    if not -n_outputs <= output < n_outputs:
+        raise ValueError(f"output={output} is out of range for {n_outputs} target(s).")
+    sl = slice(output, output + 1 if output != -1 else None)
+    return MixtureDistribution(
+        dist.weights, dist.means[:, :, sl], dist.scales[:, :, sl], squeeze=True
+    )
+
+
+def _target_column(y, output, name="y"):
+    """Column ``output`` of ``y`` (1-D targets are returned as they are)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        if output not in (0, -1):
+            raise ValueError(f"output={output} is out of range for a 1-D {name}.")
+        return y
+    if y.ndim == 2:
+        return y[:, output]
+    raise ValueError(f"{name} must be 1-D or 2-D; got shape {y.shape}.")
+
+
+def _single_feature(X):
+    """``X`` as an (n, 1) array and the name of its feature."""
+    name = None
+    if hasattr(X, "columns"):
+        name = str(X.columns[0]) if len(X.columns) else None
+    values = np.asarray(X, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[1] != 1:
+        raise ValueError(
+            "from_estimator draws over a single input feature: X must have one "
+            f"column; got shape {values.shape}. For more features, plot against a "
+            "1-D x with from_predictions."
+        )
+    return values[:, 0], name
+
+
+def _grid_like(X, grid):
+    """``grid`` as inputs of the same kind as ``X`` (a one-column frame stays one)."""
+    if hasattr(X, "columns"):
+        return type(X)({X.columns[0]: grid})
+    return grid[:, None]
+
+
+def _target_label(estimator, output, target_name):
+    if target_name is not None:
+        return target_name
+    n_outputs = getattr(_final_estimator(estimator), "n_outputs_", 1)
+    return "y" if n_outputs == 1 else f"y[{output}]"
+
+
+def _density_grid(dist, y_grid):
+    """Density of each value in ``y_grid`` under each row: shape (n_y, n_rows)."""
+    w, mu, s = dist.weights, dist.means[:, :, 0], dist.scales[:, :, 0]
+    out = np.empty((len(y_grid), len(dist)))
+    step = max(1, (1 << 20) // max(1, mu.size))
+    for start in range(0, len(y_grid), step):
+        z = (y_grid[start : start + step, None, None] - mu) / s
+        out[start : start + step] = (w * np.exp(-0.5 * z * z) / (s * _SQRT_2PI)).sum(-1)
+    return out
+
+
+def _padded(lo, hi, pad=0.05):
+    span = hi - lo if hi > lo else max(1.0, abs(lo))
+    return lo - pad * span, hi + pad * span
+
+
+# -- conditional density -----------------------------------------------------------
+
+
+class ConditionalDensityDisplay:
+    """Heat map of the conditional density ``p(y | x)`` over a 1-D input.
+
+    Each column of the map is the predicted density of the target at one
+    value of the input, so several modes show as several bright ridges and
+    changing spread as a widening band. The data, if given, are drawn on
+    top. Build it with :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    x_grid : ndarray of shape (n_x,)
+        Input values (columns of the map), increasing.
+    y_grid : ndarray of shape (n_y,)
+        Target values (rows of the map), increasing.
+    density : ndarray of shape (n_y, n_x)
+        ``p(y_grid[i] | x_grid[j])``.
+    x_data : ndarray of shape (n_samples,), default=None
+        Inputs of the data to overlay.
+    y_data : ndarray of shape (n_samples,), default=None
+        Targets of the data to overlay.
+    xlabel : str, default='x'
+        Label of the input axis.
+    ylabel : str, default='y'
+        Label of the target axis.
+
+    Attributes
+    ----------
+    mesh_ : matplotlib.collections.QuadMesh
+        The heat map.
+    scatter_ : matplotlib.collections.PathCollection or None
+        The overlaid data; None when no data are given.
+    colorbar_ : matplotlib.colorbar.Colorbar or None
+        The colour bar; None when ``colorbar=False``.
+    ax_ : matplotlib.axes.Axes
+        Axes with the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    PredictionIntervalDisplay : Predictive quantiles as a fan chart.
+    skmdn.MDNRegressor.conditional_density : Densities on a grid of targets.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> from skmdn.plotting import ConditionalDensityDisplay
+    >>> X, y = make_inverse_sine(n_samples=300, random_state=0)
+    >>> est = MDNRegressor(n_components=3, max_iter=20, random_state=0).fit(X, y)
+    >>> disp = ConditionalDensityDisplay.from_estimator(est, X, y)
+    >>> disp.density.shape
+    (200, 200)
+    >>> disp.ax_.get_ylabel()
+    'y'
+    """
+
+    def __init__(
+        self,
+        *,
+        x_grid,
+        y_grid,
+        density,
+        x_data=None,
+        y_data=None,
+        xlabel="x",
+        ylabel="y",
+    ):
+        self.x_grid = x_grid
+        self.y_grid = y_grid
+        self.density = density
+        self.x_data = x_data
+        self.y_data = y_data
+        self.xlabel = xlabel
+        self.ylabel = ylabel
+
+    def plot(self, ax=None, *, colorbar=True, mesh_kwargs=None, scatter_kwargs=None):
+        """Draw the heat map and the data.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        colorbar : bool, default=True
+            Whether to add a colour bar of the density.
+        mesh_kwargs : dict, default=None
+            Keyword arguments for :meth:`matplotlib.axes.Axes.pcolormesh`
+            (e.g. ``cmap``, ``vmax``).
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the data's
+            :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : ConditionalDensityDisplay
+            Object that stores the computed values and the artists.
+        """
+        ax = _get_ax(ax)
+        mesh_kwargs = {"cmap": "viridis", "shading": "auto", **(mesh_kwargs or {})}
+        self.mesh_ = ax.pcolormesh(
+            self.x_grid, self.y_grid, self.density, **mesh_kwargs
+        )
+        self.scatter_ = None
+        if self.x_data is not None and self.y_data is not None:
+            scatter_kwargs = {
+                "s": 2,
+                "c": "white",
+                "alpha": 0.3,
+                "linewidths": 0,
+                "label": "data",
+                **(scatter_kwargs or {}),
+            }
+            self.scatter_ = ax.scatter(self.x_data, self.y_data, **scatter_kwargs)
+        self.colorbar_ = None
+        if colorbar:
+            self.colorbar_ = ax.figure.colorbar(self.mesh_, ax=ax)
+            self.colorbar_.set_label(f"p({self.ylabel} | {self.xlabel})")
+        ax.set_xlim(self.x_grid[0], self.x_grid[-1])
+        ax.set_ylim(self.y_grid[0], self.y_grid[-1])
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        output=0,
+        grid_resolution=200,
+        x_range=None,
+        y_range=None,
+        ax=None,
+        colorbar=True,
+        mesh_kwargs=None,
+        scatter_kwargs=None,
+        xlabel=None,
+        ylabel=None,
+    ):
+        """Compute the conditional density of a fitted model on a grid and plot it.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted :class:`~skmdn.MDNRegressor`, or a pipeline or search
+            ending in one, trained on a single input feature.
+        X : array-like of shape (n_samples, 1)
+            Inputs; their range sets the input axis.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+                default=None
+            Targets to overlay on the map; None draws the density alone.
+        output : int, default=0
+            Target whose (marginal) density is drawn, for multi-output models.
+        grid_resolution : int, default=200
+            Number of grid points along each axis.
+        x_range : tuple of float, default=None
+            ``(min, max)`` of the input axis; None uses the range of ``X``.
+        y_range : tuple of float, default=None
+            ``(min, max)`` of the target axis; None covers the central 99% of
+            every predicted distribution and the data, with a small margin.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        colorbar : bool, default=True
+            Whether to add a colour bar of the density.
+        mesh_kwargs : dict, default=None
+            Keyword arguments for :meth:`matplotlib.axes.Axes.pcolormesh`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the data's
+            :meth:`matplotlib.axes.Axes.scatter`.
+        xlabel : str, default=None
+            Label of the input axis; None uses the feature's name or ``'x'``.
+        ylabel : str, default=None
+            Label of the target axis; None uses ``'y'`` (``'y[output]'`` for
+            multi-output models).
+
+        Returns
+        -------
+        display : ConditionalDensityDisplay
+            Object that stores the computed values and the artists.
+        """
+        x, feature_name = _single_feature(X)
+        lo, hi = (x.min(), x.max()) if x_range is None else x_range
+        x_grid = np.linspace(lo, hi, grid_resolution)
+        dist = _marginal(_predict_dist(estimator, _grid_like(X, x_grid)), output)
+        y_data = None if y is None else _target_column(y, output)
+        if y_range is None:
+            lower, upper = dist.interval(0.99)
+            lo, hi = lower.min(), upper.max()
+            if y_data is not None:
+                lo, hi = min(lo, y_data.min()), max(hi, y_data.max())
+            y_range = _padded(lo, hi)
+        y_grid = np.linspace(y_range[0], y_range[1], grid_resolution)
+        if xlabel is None:
+            xlabel = feature_name or "x"
+        disp = cls(
+            x_grid=x_grid,
+            y_grid=y_grid,
+            density=_density_grid(dist, y_grid),
+            x_data=None if y is None else x,
+            y_data=y_data,
+            xlabel=xlabel,
+            ylabel=_target_label(estimator, output, ylabel),
+        )
+        return disp.plot(
+            ax=ax,
+            colorbar=colorbar,
+            mesh_kwargs=mesh_kwargs,
+            scatter_kwargs=scatter_kwargs,
+        )
+
+
+# -- fan chart ---------------------------------------------------------------------
+
+
+class PredictionIntervalDisplay:
+    """Fan chart of predictive intervals along a 1-D input.
+
+    Nested equal-tailed intervals of the predicted distribution are shaded
+    from the widest (lightest) to the narrowest (darkest), with the median
+    (and optionally the mean) drawn as lines and the data on top. Build it
+    with :meth:`from_estimator` or :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_points,)
+        Input values, increasing.
+    lower : ndarray of shape (n_intervals, n_points)
+        Lower ends of the intervals, one row per confidence level.
+    upper : ndarray of shape (n_intervals, n_points)
+        Upper ends of the intervals.
+    confidences : ndarray of shape (n_intervals,)
+        Confidence level of each interval, in (0, 1).
+    median : ndarray of shape (n_points,)
+        Predictive median.
+    mean : ndarray of shape (n_points,), default=None
+        Predictive mean; None leaves it out.
+    x_data : ndarray of shape (n_samples,), default=None
+        Inputs of the data to overlay.
+    y_data : ndarray of shape (n_samples,), default=None
+        Targets of the data to overlay.
+    xlabel : str, default='x'
+        Label of the input axis.
+    ylabel : str, default='y'
+        Label of the target axis.
+
+    Attributes
+    ----------
+    bands_ : list of matplotlib.collections.PolyCollection
+        One shaded band per interval, in the order of ``confidences``.
+    median_line_ : matplotlib.lines.Line2D
+        The median.
+    mean_line_ : matplotlib.lines.Line2D or None
+        The mean; None when it is not drawn.
+    scatter_ : matplotlib.collections.PathCollection or None
+        The overlaid data; None when no data are given.
+    ax_ : matplotlib.axes.Axes
+        Axes with the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    ConditionalDensityDisplay : The whole conditional density as a heat map.
+    skmdn.MixtureDistribution.interval : The intervals drawn here.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> from skmdn.plotting import PredictionIntervalDisplay
+    >>> X, y = make_inverse_sine(n_samples=300, random_state=0)
+    >>> est = MDNRegressor(n_components=3, max_iter=20, random_state=0).fit(X, y)
+    >>> disp = PredictionIntervalDisplay.from_estimator(
+    ...     est, X, y, confidences=(0.5, 0.9))
+    >>> disp.lower.shape
+    (2, 200)
+    >>> len(disp.bands_)
+    2
+    """
+
+    def __init__(
+        self,
+        *,
+        x,
+        lower,
+        upper,
+        confidences,
+        median,
+        mean=None,
+        x_data=None,
+        y_data=None,
+        xlabel="x",
+        ylabel="y",
+    ):
+        self.x = x
+        self.lower = lower
+        self.upper = upper
+        self.confidences = confidences
+        self.median = median
+        self.mean = mean
+        self.x_data = x_data
+        self.y_data = y_data
+        self.xlabel = xlabel
+        self.ylabel = ylabel
+
+    def plot(self, ax=None, *, color="C0", scatter_kwargs=None, legend=True):
+        """Draw the intervals, the median, the mean and the data.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        color : color, default='C0'
+            Colour of the bands and of the median line.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the data's
+            :meth:`matplotlib.axes.Axes.scatter`.
+        legend : bool, default=True
+            Whether to add a legend.
+
+        Returns
+        -------
+        display : PredictionIntervalDisplay
+            Object that stores the computed values and the artists.
+        """
+        ax = _get_ax(ax)
+        confidences = np.asarray(self.confidences, dtype=np.float64)
+        self.scatter_ = None
+        if self.x_data is not None and self.y_data is not None:
+            scatter_kwargs = {
+                "s": 4,
+                "c": "0.3",
+                "alpha": 0.5,
+                "linewidths": 0,
+                "label": "data",
+                **(scatter_kwargs or {}),
+            }
+            self.scatter_ = ax.scatter(self.x_data, self.y_data, **scatter_kwargs)
+        # Draw the widest first so that the narrower bands sit on top of it.
+        order = np.argsort(-confidences)
+        alphas = np.linspace(0.2, 0.5, len(order)) if len(order) > 1 else [0.35]
+        bands = [None] * len(confidences)
+        for alpha, i in zip(alphas, order, strict=True):
+            bands[i] = ax.fill_between(
+                self.x,
+                self.lower[i],
+                self.upper[i],
+                color=color,
+                alpha=alpha,
+                linewidth=0,
+                label=f"{confidences[i]:.0%} interval",
+            )
+        self.bands_ = bands
+        (self.median_line_,) = ax.plot(self.x, self.median, color=color, label="median")
+        self.mean_line_ = None
+        if self.mean is not None:
+            (self.mean_line_,) = ax.plot(
+                self.x, self.mean, color="k", linestyle="--", label="mean"
+            )
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        if legend:
+            ax.legend(loc="best")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def _from_dist(cls, x, dist, confidences, show_mean, **kwargs):
+        confidences = np.atleast_1d(np.asarray(confidences, dtype=np.float64))
+        if confidences.ndim != 1 or not ((confidences > 0) & (confidences < 1)).all():
+            raise ValueError(
+                f"confidences must lie strictly between 0 and 1; got {confidences}."
+            )
+        bounds = [dist.interval(c) for c in confidences]
+        return cls(
+            x=x,
+            lower=np.array([b[0] for b in bounds]),
+            upper=np.array([b[1] for b in bounds]),
+            confidences=confidences,
+            median=dist.ppf(0.5),
+            mean=dist.mean() if show_mean else None,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        confidences=(0.5, 0.8, 0.95),
+        output=0,
+        show_mean=True,
+        grid_resolution=200,
+        ax=None,
+        color="C0",
+        scatter_kwargs=None,
+        xlabel=None,
+        ylabel=None,
+    ):
+        """Compute predictive intervals of a fitted model on a grid and plot them.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted :class:`~skmdn.MDNRegressor`, or a pipeline or search
+            ending in one, trained on a single input feature.
+        X : array-like of shape (n_samples, 1)
+            Inputs; their range sets the input axis.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+                default=None
+            Targets to overlay; None draws the intervals alone.
+        confidences : array-like of float, default=(0.5, 0.8, 0.95)
+            Confidence levels of the nested equal-tailed intervals.
+        output : int, default=0
+            Target whose (marginal) intervals are drawn, for multi-output
+            models.
+        show_mean : bool, default=True
+            Whether to draw the predictive mean as well as the median.
+        grid_resolution : int, default=200
+            Number of input values along the grid.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        color : color, default='C0'
+            Colour of the bands and of the median line.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the data's
+            :meth:`matplotlib.axes.Axes.scatter`.
+        xlabel : str, default=None
+            Label of the input axis; None uses the feature's name or ``'x'``.
+        ylabel : str, default=None
+            Label of the target axis; None uses ``'y'`` (``'y[output]'`` for
+            multi-output models).
+
+        Returns
+        -------
+        display : PredictionIntervalDisplay
+            Object that stores the computed values and the artists.
+        """
+        x, feature_name = _single_feature(X)
+        x_grid = np.linspace(x.min(), x.max(), grid_resolution)
+        dist = _marginal(_predict_dist(estimator, _grid_like(X, x_grid)), output)
+        disp = cls._from_dist(
+            x_grid,
+            dist,
+            confidences,
+            show_mean,
+            x_data=None if y is None else x,
+            y_data=None if y is None else _target_column(y, output),
+            xlabel=xlabel if xlabel is not None else (feature_name or "x"),
+            ylabel=_target_label(estimator, output, ylabel),
+        )
+        return disp.plot(ax=ax, color=color, scatter_kwargs=scatter_kwargs)
+
+    @classmethod
+    def from_predictions(
+        cls,
+        x,
+        y_dist,
+        y_true=None,
+        *,
+        confidences=(0.5, 0.8, 0.95),
+        output=0,
+        show_mean=True,
+        ax=None,
+        color="C0",
+        scatter_kwargs=None,
+        xlabel="x",
+        ylabel="y",
+    ):
+        """Plot predictive intervals of given distributions against a 1-D input.
+
+        Use it when the model has several input features: pass the feature
+        (or any 1-D quantity) to draw along as ``x``.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples,)
+            Values along the horizontal axis, one per row of ``y_dist``; rows
+            are sorted by it.
+        y_dist : MixtureDistribution
+            Predicted distributions, e.g. ``estimator.predict_dist(X)``.
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs), \
+                default=None
+            Observed targets to overlay; None draws the intervals alone.
+        confidences : array-like of float, default=(0.5, 0.8, 0.95)
+            Confidence levels of the nested equal-tailed intervals.
+        output : int, default=0
+            Target whose (marginal) intervals are drawn, for multi-output
+            distributions.
+        show_mean : bool, default=True
+            Whether to draw the predictive mean as well as the median.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        color : color, default='C0'
+            Colour of the bands and of the median line.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the data's
+            :meth:`matplotlib.axes.Axes.scatter`.
+        xlabel : str, default='x'
+            Label of the horizontal axis.
+        ylabel : str, default='y'
+            Label of the target axis.
+
+        Returns
+        -------
+        display : PredictionIntervalDisplay
+            Object that stores the computed values and the artists.
+        """
+        x = np.asarray(x, dtype=np.float64).ravel()
+        dist = _marginal(y_dist, output)
+        if len(x) != len(dist):
+            raise ValueError(f"x has {len(x)} values but y_dist has {len(dist)} rows.")
+        order = np.argsort(x, kind="stable")
+        y_data = None if y_true is None else _target_column(y_true, output, "y_true")
+        disp = cls._from_dist(
+            x[order],
+            dist[order],
+            confidences,
+            show_mean,
+            x_data=None if y_true is None else x,
+            y_data=y_data,
+            xlabel=xlabel,
+            ylabel=ylabel,
+        )
+        return disp.plot(ax=ax, color=color, scatter_kwargs=scatter_kwargs)
+
+
+# -- PIT histogram -----------------------------------------------------------------
+
+
+class PITDisplay:
+    """Histogram of probability integral transform (PIT) values.
+
+    The PIT value of an observation is the predicted cdf at the observed
+    target, ``F_i(y_i)``. If the predicted distributions are calibrated the
+    PIT values are uniform on [0, 1] and the histogram is flat, within the
+    shaded band that a uniform sample of the same size stays inside with
+    probability ``confidence`` (bin by bin). A U shape means the predictions
+    are too narrow, a hump that they are too wide, and a slope that they are
+    biased. Build it with :meth:`from_estimator` or :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    pit : ndarray of shape (n_samples,)
+        PIT values, in [0, 1].
+    n_bins : int, default=10
+        Number of equal-width bins.
+    confidence : float, default=0.95
+        Probability that a bin's height under uniform PIT values falls inside
+        the band.
+
+    Attributes
+    ----------
+    bin_edges : ndarray of shape (n_bins + 1,)
+        Edges of the bins.
+    heights : ndarray of shape (n_bins,)
+        Height of each bar, as a density (1 for uniform values).
+    band : tuple of float
+        ``(lower, upper)`` heights of the band under uniform PIT values.
+    bars_ : matplotlib.container.BarContainer
+        The histogram's bars.
+    band_ : matplotlib.patches.Rectangle
+        The shaded band.
+    uniform_line_ : matplotlib.lines.Line2D
+        The line at the uniform density, 1.
+    ax_ : matplotlib.axes.Axes
+        Axes with the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    skmdn.MixtureDistribution.cdf : The predicted cdf that gives PIT values.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> from skmdn.plotting import PITDisplay
+    >>> X, y = make_inverse_sine(n_samples=300, random_state=0)
+    >>> est = MDNRegressor(n_components=3, max_iter=20, random_state=0).fit(X, y)
+    >>> disp = PITDisplay.from_estimator(est, X, y, n_bins=5)
+    >>> disp.heights.shape
+    (5,)
+    >>> disp.ax_.get_xlabel()
+    'PIT value'
+    """
+
+    def __init__(self, *, pit, n_bins=10, confidence=0.95):
+        self.pit = pit
+        self.n_bins = n_bins
+        self.confidence = confidence
+        pit = np.asarray(pit, dtype=np.float64).ravel()
+        n_bins = int(n_bins)
+        if n_bins < 1:
+            raise ValueError(f"n_bins must be a positive integer; got {n_bins}.")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must lie in (0, 1); got {confidence}.")
+        if len(pit) == 0:
+            raise ValueError("pit must hold at least one value.")
+        self.bin_edges = np.linspace(0.0, 1.0, n_bins + 1)
+        counts, _ = np.histogram(np.clip(pit, 0.0, 1.0), bins=self.bin_edges)
+        scale = n_bins / len(pit)
+        self.heights = counts * scale
+        tail = (1 - confidence) / 2
+        lo, hi = binom.ppf([tail, 1 - tail], len(pit), 1 / n_bins)
+        self.band = (float(lo * scale), float(hi * scale))
+
+    def plot(self, ax=None, *, color="C0", legend=True):
+        """Draw the histogram, the band and the uniform line.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        color : color, default='C0'
+            Colour of the bars.
+        legend : bool, default=True
+            Whether to add a legend.
+
+        Returns
+        -------
+        display : PITDisplay
+            Object that stores the computed values and the artists.
+        """
+        ax = _get_ax(ax)
+        widths = np.diff(self.bin_edges)
+        self.band_ = ax.axhspan(
+            *self.band,
+            color="0.5",
+            alpha=0.25,
+            linewidth=0,
+            label=f"{self.confidence:.0%} band if calibrated",
+        )
+        self.bars_ = ax.bar(
+            self.bin_edges[:-1],
+            self.heights,
+            width=widths,
+            align="edge",
+            color=color,
+            alpha=0.8,
+            edgecolor="white",
+            label="PIT histogram",
+        )
+        self.uniform_line_ = ax.axhline(1.0, color="k", linestyle="--", linewidth=1)
+        ax.set_xlim(0.0, 1.0)
+        ax.set_ylim(0.0, max(self.heights.max(), self.band[1]) * 1.1)
+        ax.set_xlabel("PIT value")
+        ax.set_ylabel("density")
+        if legend:
+            ax.legend(loc="upper center")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(
+        cls, y_true, y_dist, *, output=0, n_bins=10, confidence=0.95, ax=None
+    ):
+        """Plot the PIT histogram of observed targets under given distributions.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Observed targets, one per row of ``y_dist``.
+        y_dist : MixtureDistribution
+            Predicted distributions, e.g. ``estimator.predict_dist(X)``.
+        output : int, default=0
+            Target whose marginal PIT values are drawn, for multi-output
+            distributions.
+        n_bins : int, default=10
+            Number of equal-width bins.
+        confidence : float, default=0.95
+            Probability that a bin's height under uniform PIT values falls
+            inside the band.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+
+        Returns
+        -------
+        display : PITDisplay
+            Object that stores the computed values and the artists.
+        """
+        dist = _marginal(y_dist, output)
+        y = _target_column(y_true, output, "y_true")
+        if len(y) != len(dist):
+            raise ValueError(
+                f"y_true has {len(y)} rows but y_dist has {len(dist)} rows."
+            )
+        disp = cls(pit=dist.cdf(y), n_bins=n_bins, confidence=confidence)
+        return disp.plot(ax=ax)
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, y, *, output=0, n_bins=10, confidence=0.95, ax=None
+    ):
+        """Plot the PIT histogram of a fitted model on data.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted :class:`~skmdn.MDNRegressor`, or a pipeline or search
+            ending in one.
+        X : array-like of shape (n_samples, n_features)
+            Inputs, preferably held out from training.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Observed targets.
+        output : int, default=0
+            Target whose marginal PIT values are drawn, for multi-output
+            models.
+        n_bins : int, default=10
+            Number of equal-width bins.
+        confidence : float, default=0.95
+            Probability that a bin's height under uniform PIT values falls
+            inside the band.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+
+        Returns
+        -------
+        display : PITDisplay
+            Object that stores the computed values and the artists.
+        """
+        return cls.from_predictions(
+            y,
+            _predict_dist(estimator, X),
+            output=output,
+            n_bins=n_bins,
+            confidence=confidence,
+            ax=ax,
+        )
+
+
+# -- loss curves -------------------------------------------------------------------
+
+
+class LossCurveDisplay:
+    """Training loss and validation loss per epoch.
+
+    Both curves are mean negative log-likelihoods per row in the original
+    target units (the training loss also includes the L2 penalty), so they
+    share an axis; lower is better. The validation curve exists only for
+    models fitted with ``early_stopping=True``; its best epoch, whose weights
+    the model keeps, is marked. Build it with :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    loss_curve : ndarray of shape (n_epochs,)
+        Training loss per epoch.
+    validation_loss : ndarray of shape (n_epochs,), default=None
+        Validation negative log-likelihood per epoch; None when there is no
+        validation set.
+
+    Attributes
+    ----------
+    train_line_ : matplotlib.lines.Line2D
+        The training curve.
+    validation_line_ : matplotlib.lines.Line2D or None
+        The validation curve; None without validation losses.
+    best_line_ : matplotlib.lines.Line2D or None
+        Vertical line at the best validation epoch; None without validation
+        losses.
+    ax_ : matplotlib.axes.Axes
+        Axes with the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    skmdn.MDNRegressor : Its ``loss_curve_`` and ``validation_scores_`` are
+        drawn here.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> from skmdn.plotting import LossCurveDisplay
+    >>> X, y = make_inverse_sine(n_samples=300, random_state=0)
+    >>> est = MDNRegressor(max_iter=20, early_stopping=True, random_state=0)
+    >>> disp = LossCurveDisplay.from_estimator(est.fit(X, y))
+    >>> disp.ax_.get_xlabel()
+    'epoch'
+    """
+
+    def __init__(self, *, loss_curve, validation_loss=None):
+        self.loss_curve = loss_curve
+        self.validation_loss = validation_loss
+
+    def plot(self, ax=None, *, legend=True):
+        """Draw the loss curves.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        legend : bool, default=True
+            Whether to add a legend.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            Object that stores the computed values and the artists.
+        """
+        ax = _get_ax(ax)
+        loss = np.asarray(self.loss_curve, dtype=np.float64)
+        epochs = np.arange(1, len(loss) + 1)
+        (self.train_line_,) = ax.plot(epochs, loss, label="training loss")
+        self.validation_line_ = self.best_line_ = None
+        if self.validation_loss is not None:
+            val = np.asarray(self.validation_loss, dtype=np.float64)
+            val_epochs = np.arange(1, len(val) + 1)
+            (self.validation_line_,) = ax.plot(val_epochs, val, label="validation loss")
+            best = int(val_epochs[np.nanargmin(val)])
+            self.best_line_ = ax.axvline(
+                best,
+                color="0.4",
+                linestyle=":",
+                linewidth=1,
+                label=f"best epoch ({best})",
+            )
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("negative log-likelihood per row")
+        if legend:
+            ax.legend(loc="best")
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None):
+        """Plot the loss curves of a fitted model.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted :class:`~skmdn.MDNRegressor`, or a pipeline or search
+            ending in one.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+
+        Returns
+        -------
+        display : LossCurveDisplay
+            Object that stores the computed values and the artists.
+        """
+        model = _final_estimator(estimator)
+        if not hasattr(model, "loss_curve_"):
+            check_is_fitted(model)
+            raise TypeError(
+                "estimator must be an MDNRegressor (or a pipeline or search ending "
+                f"in one) with a loss_curve_; got {type(model).__name__}."
+            )
+        scores = getattr(model, "validation_scores_", None)
+        disp = cls(
+            loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
+            validation_loss=None
+            if scores is None
+            else -np.asarray(scores, dtype=np.float64),
+        )
+        return disp.plot(ax=ax)

@@ -1,0 +1,328 @@
+"""Image-free tests of skmdn.plotting: artists, axis labels, closed figures."""
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skmdn import MDNRegressor
+from skmdn.datasets import make_inverse_sine
+from skmdn.plotting import (
+    ConditionalDensityDisplay,
+    LossCurveDisplay,
+    PITDisplay,
+    PredictionIntervalDisplay,
+)
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _fit(X, y, **params):
+    params = {"n_components": 3, "max_iter": 15, "random_state": 0, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MDNRegressor(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_inverse_sine(n_samples=200, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def model(data):
+    return _fit(*data)
+
+
+@pytest.fixture(scope="module")
+def model_2d():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(150, 1))
+    Y = np.hstack([X, -2 * X]) + 0.1 * rng.standard_normal((150, 2))
+    return _fit(X, Y), X, Y
+
+
+# -- lazy import --------------------------------------------------------------
+
+
+def test_import_skmdn_does_not_import_matplotlib():
+    code = (
+        "import sys, skmdn, skmdn.plotting, skmdn.datasets; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_matplotlib_raises_clear_error(monkeypatch, model, data):
+    X, y = data
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install \"skmdn\[plot\]\""):
+        ConditionalDensityDisplay.from_estimator(model, X, y)
+
+
+# -- conditional density ------------------------------------------------------
+
+
+def test_conditional_density_display(model, data):
+    X, y = data
+    disp = ConditionalDensityDisplay.from_estimator(model, X, y, grid_resolution=50)
+    assert disp.density.shape == (50, 50)
+    assert np.all(disp.density >= 0)
+    assert isinstance(disp.mesh_, matplotlib.collections.QuadMesh)
+    assert isinstance(disp.scatter_, matplotlib.collections.PathCollection)
+    assert disp.scatter_.get_offsets().shape == (len(y), 2)
+    assert disp.colorbar_ is not None
+    assert disp.ax_.get_xlabel() == "x"
+    assert disp.ax_.get_ylabel() == "y"
+    assert disp.figure_ is disp.ax_.figure
+    # The map covers the data, and each column integrates to about one.
+    assert disp.y_grid[0] <= y.min()
+    assert disp.y_grid[-1] >= y.max()
+    mass = np.trapezoid(disp.density, disp.y_grid, axis=0)
+    np.testing.assert_allclose(mass, 1.0, atol=0.05)
+
+
+def test_conditional_density_display_on_given_axes_without_data(model, data):
+    X, _ = data
+    _fig, ax = plt.subplots()
+    disp = ConditionalDensityDisplay.from_estimator(
+        model,
+        X,
+        ax=ax,
+        colorbar=False,
+        grid_resolution=20,
+        y_range=(0, 1),
+        xlabel="input",
+        ylabel="target",
+    )
+    assert disp.ax_ is ax
+    assert disp.scatter_ is None
+    assert disp.colorbar_ is None
+    assert ax.get_xlabel() == "input"
+    assert ax.get_ylabel() == "target"
+    assert disp.y_grid[0] == 0
+    assert disp.y_grid[-1] == 1
+    # plot() redraws on other axes.
+    _, ax2 = plt.subplots()
+    assert disp.plot(ax=ax2).ax_ is ax2
+
+
+def test_conditional_density_display_pipeline_and_dataframe(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame({"speed": X[:, 0]})
+    pipe = make_pipeline(StandardScaler(), MDNRegressor(max_iter=5, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe.fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no feature-name warning
+        disp = ConditionalDensityDisplay.from_estimator(
+            pipe, frame, y, grid_resolution=10
+        )
+    assert disp.ax_.get_xlabel() == "speed"
+
+
+def test_conditional_density_display_multi_output(model_2d):
+    est, X, Y = model_2d
+    disp = ConditionalDensityDisplay.from_estimator(
+        est, X, Y, output=1, grid_resolution=30
+    )
+    assert disp.ax_.get_ylabel() == "y[1]"
+    np.testing.assert_allclose(disp.y_data, Y[:, 1])
+    with pytest.raises(ValueError, match="out of range"):
+        ConditionalDensityDisplay.from_estimator(est, X, Y, output=2)
+
+
+def test_conditional_density_display_errors(model, data):
+    X, y = data
+    with pytest.raises(ValueError, match="single input feature"):
+        ConditionalDensityDisplay.from_estimator(model, np.hstack([X, X]), y)
+    with pytest.raises(NotFittedError):
+        ConditionalDensityDisplay.from_estimator(MDNRegressor(), X, y)
+    with pytest.raises(TypeError, match="predict_dist"):
+        ConditionalDensityDisplay.from_estimator(StandardScaler().fit(X), X, y)
+
+
+# -- fan chart ----------------------------------------------------------------
+
+
+def test_prediction_interval_display(model, data):
+    X, y = data
+    disp = PredictionIntervalDisplay.from_estimator(
+        model, X, y, confidences=(0.5, 0.9), grid_resolution=40
+    )
+    assert disp.lower.shape == disp.upper.shape == (2, 40)
+    # Wider confidence, wider interval; the median lies inside both.
+    assert np.all(disp.lower[1] <= disp.lower[0] + 1e-9)
+    assert np.all(disp.upper[1] >= disp.upper[0] - 1e-9)
+    assert np.all((disp.lower[0] <= disp.median) & (disp.median <= disp.upper[0]))
+    assert len(disp.bands_) == 2
+    assert all(
+        isinstance(b, matplotlib.collections.PolyCollection) for b in disp.bands_
+    )
+    assert isinstance(disp.median_line_, matplotlib.lines.Line2D)
+    assert isinstance(disp.mean_line_, matplotlib.lines.Line2D)
+    assert disp.scatter_ is not None
+    labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert "50% interval" in labels
+    assert "90% interval" in labels
+    assert disp.ax_.get_xlabel() == "x"
+    assert disp.ax_.get_ylabel() == "y"
+
+
+def test_prediction_interval_display_from_predictions(model_2d):
+    est, X, Y = model_2d
+    dist = est.predict_dist(X)
+    disp = PredictionIntervalDisplay.from_predictions(
+        X[:, 0],
+        dist,
+        Y,
+        output=1,
+        confidences=0.8,
+        show_mean=False,
+        xlabel="feature 0",
+        ylabel="second target",
+    )
+    assert np.all(np.diff(disp.x) >= 0)
+    assert disp.lower.shape == (1, len(X))
+    assert disp.mean_line_ is None
+    assert disp.ax_.get_xlabel() == "feature 0"
+    assert disp.ax_.get_ylabel() == "second target"
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        PredictionIntervalDisplay.from_predictions(X[:, 0], dist, confidences=1.0)
+    with pytest.raises(ValueError, match="rows"):
+        PredictionIntervalDisplay.from_predictions(X[:5, 0], dist)
+    with pytest.raises(TypeError, match="MixtureDistribution"):
+        PredictionIntervalDisplay.from_predictions(X[:, 0], Y)
+
+
+# -- PIT ----------------------------------------------------------------------
+
+
+def test_pit_display(model, data):
+    X, y = data
+    disp = PITDisplay.from_estimator(model, X, y, n_bins=8)
+    assert disp.heights.shape == (8,)
+    assert disp.bin_edges.shape == (9,)
+    # Heights are a density: they average to one.
+    np.testing.assert_allclose(disp.heights.mean(), 1.0)
+    np.testing.assert_allclose(disp.pit, model.predict_dist(X).cdf(y))
+    assert disp.band[0] < 1 < disp.band[1]
+    assert len(disp.bars_.patches) == 8
+    assert isinstance(disp.band_, matplotlib.patches.Rectangle)
+    assert isinstance(disp.uniform_line_, matplotlib.lines.Line2D)
+    assert disp.ax_.get_xlabel() == "PIT value"
+    assert disp.ax_.get_ylabel() == "density"
+
+
+def test_pit_display_band_and_validation():
+    rng = np.random.RandomState(0)
+    disp = PITDisplay(pit=rng.uniform(size=10_000), n_bins=10, confidence=0.99)
+    lo, hi = disp.band
+    assert 0.9 < lo < 1 < hi < 1.1
+    assert np.all((disp.heights > lo) & (disp.heights < hi))
+    with pytest.raises(ValueError, match="n_bins"):
+        PITDisplay(pit=[0.5], n_bins=0)
+    with pytest.raises(ValueError, match="confidence"):
+        PITDisplay(pit=[0.5], confidence=1.5)
+
+
+def test_pit_display_from_predictions_multi_output(model_2d):
+    est, X, Y = model_2d
+    dist = est.predict_dist(X)
+    _fig, ax = plt.subplots()
+    disp = PITDisplay.from_predictions(Y, dist, output=1, ax=ax)
+    assert disp.ax_ is ax
+    np.testing.assert_allclose(disp.pit, dist.cdf(Y)[:, 1])
+    with pytest.raises(ValueError, match="rows"):
+        PITDisplay.from_predictions(Y[:3], dist)
+
+
+# -- loss curves --------------------------------------------------------------
+
+
+def test_loss_curve_display_without_validation(model):
+    disp = LossCurveDisplay.from_estimator(model)
+    np.testing.assert_allclose(disp.loss_curve, model.loss_curve_)
+    assert disp.validation_loss is None
+    assert disp.validation_line_ is None
+    assert disp.best_line_ is None
+    assert len(disp.train_line_.get_xdata()) == model.n_iter_
+    assert disp.ax_.get_xlabel() == "epoch"
+    assert disp.ax_.get_ylabel()
+
+
+def test_loss_curve_display_with_validation_in_search(data):
+    X, y = data
+    search = GridSearchCV(
+        make_pipeline(
+            StandardScaler(),
+            MDNRegressor(max_iter=10, early_stopping=True, random_state=0),
+        ),
+        {"mdnregressor__n_components": [1, 2]},
+        cv=2,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    mdn = search.best_estimator_[-1]
+    disp = LossCurveDisplay.from_estimator(search)
+    np.testing.assert_allclose(disp.validation_loss, -np.array(mdn.validation_scores_))
+    assert isinstance(disp.validation_line_, matplotlib.lines.Line2D)
+    best = np.argmax(mdn.validation_scores_) + 1
+    assert disp.best_line_.get_xdata()[0] == best
+    labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert "validation loss" in labels
+
+
+def test_loss_curve_display_errors():
+    with pytest.raises(NotFittedError):
+        LossCurveDisplay.from_estimator(MDNRegressor())
+    with pytest.raises(TypeError, match="loss_curve_"):
+        LossCurveDisplay.from_estimator(StandardScaler().fit([[0.0], [1.0]]))
+
+
+# -- the demo's picture -------------------------------------------------------
+
+
+def test_demo_writes_png(tmp_path, capsys):
+    from skmdn.__main__ import main
+
+    path = tmp_path / "density.png"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        main(["--n-train", "100", "--n-test", "50", "--png", str(path)])
+    out = capsys.readouterr().out
+    assert "held-out log-likelihood" in out
+    assert str(path) in out
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_demo_without_matplotlib_skips_png(tmp_path, capsys, monkeypatch):
+    from skmdn.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        main(["--n-train", "100", "--n-test", "50"])
+    out = capsys.readouterr().out
+    assert "matplotlib is not installed" in out
+    assert "held-out log-likelihood" in out
+    assert list(tmp_path.iterdir()) == []
