@@ -68,3 +68,78 @@ def weighted_nll(logits, loc, scale, y, weight):
         ``-sum(weight * log_prob) / sum(weight)``.
     """
     return -(weight * log_prob(logits, loc, scale, y)).sum() / weight.sum()
+
+
+def nll_and_head_grad(out_t, y_t, coef, n_components, min_scale):
+    """Weighted NLL of a batch and its gradient with respect to the head outputs.
+
+    The fused training path. The head's raw outputs are split into mixing
+    logits ``a``, means ``mu`` and raw scales ``r`` with
+    ``sigma = softplus(r) + min_scale``. With the responsibilities
+    ``gamma = softmax_k(log pi_k + log N_k)``, the gradient of ``log p(y)``
+    is, in closed form, ``d/da = gamma - pi``, ``d/dmu = gamma z / sigma``
+    and ``d/dr = gamma (z**2 - 1) / sigma * sigmoid(r)`` with
+    ``z = (y - mu) / sigma``: one pass gives the loss and the gradient,
+    without an autograd graph.
+
+    Everything is laid out component-major (rows of the transposed head
+    output), so that every slice is contiguous: strided element-wise kernels
+    are several times slower on the CPU.
+
+    Parameters
+    ----------
+    out_t : Tensor of shape (K * (1 + 2 * D), n)
+        Raw head outputs, transposed (rows as in :meth:`NetworkLayout.split_head`).
+    y_t : Tensor of shape (D, n)
+        Targets, transposed.
+    coef : Tensor of shape (n,)
+        Per-row weight of the loss, ``w_i / sum(w)``.
+    n_components : int
+        ``K``.
+    min_scale : float
+        Floor added to the scales.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        ``-sum_i coef_i log p(y_i)``.
+    grad_t : Tensor of shape (K * (1 + 2 * D), n)
+        Gradient of ``loss`` with respect to ``out_t``.
+    """
+    D, n = y_t.shape
+    K = n_components
+    KD = K * D
+    logits = out_t[:K]
+    loc = out_t[K : K + KD].view(K, D, n)
+    raw = out_t[K + KD :].view(K, D, n)
+    scale = torch.nn.functional.softplus(raw).add_(min_scale)
+    inv = scale.reciprocal()
+    z = (y_t - loc).mul_(inv)
+    if D == 1:
+        half_sq = (z * z).view(K, n)
+        log_scale = scale.log().view(K, n)
+    else:
+        half_sq = (z * z).sum(1)
+        log_scale = scale.log().sum(1)
+    # softmax of the logits and of the joint log-densities, by hand: the
+    # built-in logsumexp and log_softmax cost several small kernels each
+    a_max = logits.amax(0)
+    shifted = logits - a_max
+    joint = shifted - log_scale
+    joint.sub_(half_sq, alpha=0.5)  # log pi_k + log N_k + const(row)
+    exp_a = shifted.exp_()
+    sum_a = exp_a.sum(0)
+    j_max = joint.amax(0)
+    exp_j = joint.sub_(j_max).exp_()
+    sum_j = exp_j.sum(0)
+    ll = (sum_j / sum_a).log_().add_(j_max)  # log p(y) + 0.5 * D * log(2 pi)
+    loss = 0.5 * D * LOG_2PI * coef.sum() - torch.dot(coef, ll)
+    grad_t = torch.empty_like(out_t)
+    exp_a.mul_(coef / sum_a)  # coef * pi
+    exp_j.mul_(coef / sum_j)  # coef * gamma
+    torch.sub(exp_a, exp_j, out=grad_t[:K])
+    g = exp_j.view(K, 1, n) * inv  # coef * gamma / sigma
+    torch.mul(g, z, out=grad_t[K : K + KD].view(K, D, n)).neg_()
+    g.mul_(torch.sigmoid(raw))
+    torch.mul(g, z.mul_(z).sub_(1.0), out=grad_t[K + KD :].view(K, D, n)).neg_()
+    return loss, grad_t

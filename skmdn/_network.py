@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from skmdn._mixture import nll_and_head_grad
+
 
 def _np_relu(a):
     return np.maximum(a, 0, out=a)
@@ -30,6 +32,32 @@ ACTIVATIONS = {
     "logistic": (torch.sigmoid, expit),
     "tanh": (torch.tanh, np.tanh),
     "relu": (torch.relu, _np_relu),
+}
+
+
+def _tanh_grad_(d, t):
+    d.addcmul_(d, t * t, value=-1.0)  # d * (1 - t**2)
+
+
+def _logistic_grad_(d, t):
+    d.mul_(t).mul_(1.0 - t)  # d * t * (1 - t)
+
+
+def _relu_grad_(d, t):
+    d.masked_fill_(t <= 0, 0.0)
+
+
+def _identity_grad_(d, t):
+    pass
+
+
+# activation name -> (in-place torch function, in-place multiplication of an
+# upstream gradient by the derivative, written through the activation's output)
+_TRAIN_ACTIVATIONS = {
+    "identity": (_identity, _identity_grad_),
+    "logistic": (torch.sigmoid_, _logistic_grad_),
+    "tanh": (torch.tanh_, _tanh_grad_),
+    "relu": (torch.relu_, _relu_grad_),
 }
 
 
@@ -175,6 +203,56 @@ class NetworkLayout:
         logits, loc, raw = self.split_head(torch.addmm(bias, h, weight))
         scale = torch.nn.functional.softplus(raw) + self.min_scale
         return logits, loc, scale
+
+    def loss_and_grad(self, layers, grad_layers, X, Y_t, coef):
+        """Weighted NLL of a batch; its gradient is written into ``grad_layers``.
+
+        A hand-written backward pass: the closed-form gradient of the mixture
+        NLL at the head (:func:`~skmdn._mixture.nll_and_head_grad`), then one
+        matrix product per weight and input gradient, written straight into
+        the flat gradient vector. No autograd graph is built.
+
+        Parameters
+        ----------
+        layers : list of (Tensor, Tensor)
+            ``unflatten(params)``.
+        grad_layers : list of (Tensor, Tensor)
+            ``unflatten(grad)``: overwritten with the gradient.
+        X : Tensor of shape (n, n_features)
+        Y_t : Tensor of shape (D, n)
+            Targets, transposed.
+        coef : Tensor of shape (n,)
+            Per-row loss weights ``w_i / sum(w)``.
+
+        Returns
+        -------
+        Tensor of shape ()
+            The loss ``-sum_i coef_i log p(y_i | x_i)``.
+        """
+        act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
+        acts = [X]
+        h = X
+        for weight, bias in layers[:-1]:
+            h = act(torch.addmm(bias, h, weight))
+            acts.append(h)
+        weight, bias = layers[-1]
+        # the head is computed transposed, so its parts are contiguous rows
+        out_t = torch.addmm(bias.unsqueeze(1), weight.T, h.T)
+        loss, delta_t = nll_and_head_grad(
+            out_t, Y_t, coef, self.n_components, self.min_scale
+        )
+        grad_w, grad_b = grad_layers[-1]
+        torch.mm(h.T, delta_t.T, out=grad_w)
+        torch.sum(delta_t, 1, out=grad_b)
+        delta = torch.mm(delta_t.T, weight.T)
+        for i in range(len(layers) - 2, -1, -1):
+            act_grad_(delta, acts[i + 1])
+            grad_w, grad_b = grad_layers[i]
+            torch.mm(acts[i].T, delta, out=grad_w)
+            torch.sum(delta, 0, out=grad_b)
+            if i > 0:
+                delta = torch.mm(delta, layers[i][0].T)
+        return loss
 
     def forward_numpy(self, coefs, intercepts, X):
         """Compute :meth:`forward` in numpy, for fast CPU prediction."""

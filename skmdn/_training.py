@@ -327,6 +327,9 @@ class Trainer:
         self._mask = (
             layout.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
         )
+        self._layers = layout.unflatten(params)
+        self._grad = torch.zeros_like(params)
+        self._grad_layers = layout.unflatten(self._grad)
 
     def penalty(self):
         """``0.5 * sum(W**2)``: the L2 term before division by the batch weight."""
@@ -336,36 +339,35 @@ class Trainer:
 
     def run_epoch(self, X, Y, w):
         """One pass over shuffled mini-batches; return the mean training NLL."""
-        params = self.params.detach().requires_grad_(True)
         n = X.shape[0]
         perm = torch.randperm(n, generator=self.generator).to(X.device)
-        X, Y, w = X[perm], Y[perm], w[perm]
-        total = torch.zeros((), dtype=params.dtype, device=params.device)
+        X, w = X[perm], w[perm]
+        Y_t = Y[perm].T.contiguous()
+        starts = list(range(0, n, self.batch_size))
+        # every batch's total weight at once, in float64, without a sync per step
+        cum = torch.cat([w.new_zeros(1, dtype=torch.float64), w.double().cumsum(0)])
+        stops = [min(start + self.batch_size, n) for start in starts]
+        batch_w = (cum[stops] - cum[starts]).tolist()
+        total = torch.zeros((), dtype=torch.float64, device=X.device)
         penalty_total = 0.0
-        for start in range(0, n, self.batch_size):
-            wb = w[start : start + self.batch_size]
-            w_sum = float(wb.sum())
+        grad, params, optimizer = self._grad, self.params, self.optimizer
+        for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
             if w_sum <= 0:
                 continue
-            logits, loc, scale = self.layout.forward(
-                params, X[start : start + self.batch_size]
+            coef = w[start:stop] * (1.0 / w_sum)
+            loss = self.layout.loss_and_grad(
+                self._layers, self._grad_layers, X[start:stop], Y_t[:, start:stop], coef
             )
-            wlp = (
-                wb * log_prob(logits, loc, scale, Y[start : start + self.batch_size])
-            ).sum()
-            loss = -wlp / w_sum
-            (grad,) = torch.autograd.grad(loss, params)
             if self._mask is not None:
-                grad.add_(self._mask * params.detach(), alpha=self.alpha / w_sum)
+                grad.addcmul_(self._mask, params, value=self.alpha / w_sum)
                 penalty_total += self.alpha * self.penalty()
             if self.clip_grad_norm is not None:
                 norm = torch.linalg.vector_norm(grad)
                 grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
-            with torch.no_grad():
-                self.optimizer.step(params, grad)
-            total += wlp.detach()
-        w_total = float(w.sum())
-        return float(-total / w_total) + self.log_det + penalty_total / w_total
+            optimizer.step(params, grad)
+            total.add_(loss, alpha=w_sum)
+        w_total = float(cum[-1])
+        return float(total) / w_total + self.log_det + penalty_total / w_total
 
     def score(self, X, Y, w):
         """Mean weighted log-likelihood (original units) of a whole data set."""
