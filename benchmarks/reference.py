@@ -17,7 +17,9 @@ ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
 
 class ReferenceMDN(nn.Module):
-    def __init__(self, n_features, n_outputs, n_components, hidden=(64, 64), activation="tanh"):
+    def __init__(
+        self, n_features, n_outputs, n_components, hidden=(64, 64), activation="tanh"
+    ):
         super().__init__()
         layers, width = [], n_features
         for h in hidden:
@@ -42,8 +44,19 @@ def nll(logits, loc, scale, y):
     return -torch.logsumexp(torch.log_softmax(logits, -1) + log_comp, -1).mean()
 
 
-def fit_reference(X, Y, *, n_components=5, hidden=(64, 64), activation="tanh",
-                  batch_size=256, epochs=10, lr=1e-3, clip=10.0, seed=0):
+def fit_reference(
+    X,
+    Y,
+    *,
+    n_components=5,
+    hidden=(64, 64),
+    activation="tanh",
+    batch_size=256,
+    epochs=10,
+    lr=1e-3,
+    clip=10.0,
+    seed=0,
+):
     """Train on float tensors ``X`` (n, p) and ``Y`` (n, D); return the model."""
     torch.manual_seed(seed)  # a script's own global seed, as a user would write it
     model = ReferenceMDN(X.shape[1], Y.shape[1], n_components, hidden, activation)

@@ -381,16 +381,20 @@ class MixtureDistribution:
         """Marginal quantiles for ``q`` of shape (n, m, D); returns (n, m, D)."""
         if np.isnan(q).any() or ((q < 0) | (q > 1)).any():
             raise ValueError("Probabilities q must lie in [0, 1].")
-        K = self.n_components
-        out = np.where(q <= 0, -np.inf, np.inf)
+        n, m, D = q.shape
         inner = (q > 0) & (q < 1)
-        row, _, dim = np.nonzero(inner)
-        if row.size:
-            w = self.weights[row]
-            mu = self.means[row, :, dim].reshape(-1, K)
-            s = self.scales[row, :, dim].reshape(-1, K)
-            out[inner] = _numerics.ppf(w, mu, s, q[inner])
-        return out
+        q_inner = np.where(inner, q, 0.5)
+        # one 1-D problem per (row, level), for each target in turn
+        w = np.repeat(self.weights, m, axis=0)
+        out = np.empty((n, m, D))
+        for d in range(D):
+            out[:, :, d] = _numerics.ppf(
+                w,
+                np.repeat(self.means[:, :, d], m, axis=0),
+                np.repeat(self.scales[:, :, d], m, axis=0),
+                q_inner[:, :, d].reshape(-1),
+            ).reshape(n, m)
+        return np.where(inner, out, np.where(q <= 0, -np.inf, np.inf))
 
     def interval(self, confidence):
         """Equal-tailed interval holding ``confidence`` of each marginal's mass.

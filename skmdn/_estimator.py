@@ -502,15 +502,38 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     # --------------------------------------------------------------- prediction
 
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
+
+    def _validate_X_predict(self, X):
+        """``validate_data(reset=False)``, with a fast path for plain float arrays.
+
+        For a finite, 2-D float ndarray of the fitted width, from a model fitted
+        without feature names, ``validate_data`` would return it unchanged; it
+        is returned directly, which keeps single-row prediction cheap.
+        Anything else goes through ``validate_data`` and its usual messages.
+        """
+        if (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        ):
+            return X
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
     def _mixture_params(self, X):
         """Weights (n, K), means and scales (n, K, D) in original target units."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validate_X_predict(X)
         layout = self._network_layout
         dtype = self.coefs_[0].dtype
         Xs = ((X - self._x_mean) / self._x_scale).astype(dtype, copy=False)
-        device = torch.device(self.device)
-        if device.type == "cpu":
+        device = self.device
+        if device == "cpu" or torch.device(device).type == "cpu":
             logits, loc, scale = layout.forward_numpy(self.coefs_, self.intercepts_, Xs)
         else:
             with torch.inference_mode():
@@ -545,7 +568,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             One Gaussian mixture per row, in original target units.
         """
         weights, means, scales = self._mixture_params(X)
-        return MixtureDistribution(weights, means, scales, squeeze=self._y_ndim == 1)
+        # valid by construction (softmax weights, positive finite scales)
+        return MixtureDistribution._trusted(weights, means, scales, self._y_ndim == 1)
 
     def predict(self, X, return_std=False):
         """Predict the conditional mean of the targets.

@@ -82,6 +82,8 @@ def _ppf_block(w, mu, s, q):
     lo, hi = comp_q.min(1), comp_q.max(1)
     x = np.clip((w * comp_q).sum(1), lo, hi)
     tol = 1e-14 * (np.abs(mu).max(1) + s.min(1))
+    inv_s = 1.0 / s
+    w_pdf = w * inv_s * _INV_SQRT_2PI
     with np.errstate(divide="ignore"):
         log_w = np.log(w)
     log_s = np.log(s)
@@ -89,15 +91,26 @@ def _ppf_block(w, mu, s, q):
     for _ in range(200):
         if active.size == 0:
             break
-        xa, wa, sa = x[active], w[active], s[active]
-        z = (xa[:, None] - mu[active]) / sa
-        cdf = (wa * _ndtr(z)).sum(1)
-        pdf = (wa * np.exp(-0.5 * z * z) / sa).sum(1) * _INV_SQRT_2PI
+        # a view, not a gather, while nothing has converged yet
+        sel = slice(None) if active.size == len(q) else active
+        xa, wa, mua, inv_sa = x[sel], w[sel], mu[sel], inv_s[sel]
+        z = xa[:, None] - mua
+        z *= inv_sa
+        t = torch.from_numpy(z).mul(-_SQRT_HALF)
+        torch.special.erfc(t, out=t)
+        phi = t.numpy()
+        phi *= wa
+        cdf = 0.5 * phi.sum(1)
+        np.square(z, out=phi)
+        phi *= -0.5
+        np.exp(phi, out=phi)
+        phi *= w_pdf[sel]
+        pdf = phi.sum(1)
         with np.errstate(divide="ignore"):
             log_cdf, log_pdf = np.log(cdf), np.log(pdf)
         tiny = (cdf < 1e-280) | (pdf < 1e-280)
         if tiny.any():  # deep tails: the same quantities from log_ndtr
-            lw, zt, ls = log_w[active][tiny], z[tiny], log_s[active][tiny]
+            lw, zt, ls = log_w[sel][tiny], z[tiny], log_s[sel][tiny]
             log_cdf[tiny] = logsumexp(lw + log_ndtr(zt), axis=1)
             log_pdf[tiny] = logsumexp(lw - 0.5 * zt * zt - ls, axis=1) - (
                 0.5 * _LOG_2PI

@@ -1,0 +1,410 @@
+"""Speed benchmarks: skmdn against a hand-written torch loop, skorch and MLPRegressor.
+
+Usage::
+
+    python benchmarks/speed.py                # full suite (several minutes)
+    python benchmarks/speed.py --quick        # smaller sizes, for a smoke run
+
+Prints markdown tables and writes JSON (``--out``). Every contender trains the
+same architecture (MLP 64x64 tanh, K=5 diagonal components) on the same data
+with the same batch size and number of epochs, early stopping off, one torch
+thread. Ratios are measured in one process run: each contender is timed
+several times with the order rotated, and the best time is kept.
+"""
+
+import argparse
+import gc
+import json
+import platform
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference import fit_reference, predict_mean
+
+import skmdn
+from skmdn import MDNRegressor, MixtureDistribution
+from skmdn.datasets import make_inverse_sine
+
+HIDDEN = (64, 64)
+K = 5
+
+
+def make_data(n, p=8, D=1, seed=0, dtype=np.float32):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, p))
+    branch = rng.randint(0, 2, size=(n, 1))
+    Y = np.sin(X[:, :1]) + (2 * branch - 1) * (1 + 0.5 * np.tanh(X[:, 1:2]))
+    Y = Y + 0.3 * rng.normal(size=(n, D))
+    return X.astype(dtype), Y.astype(dtype)
+
+
+def skmdn_fitter(X, Y, epochs, batch_size, dtype=None):
+    X = X if dtype is None else X.astype(dtype)
+    y = (Y[:, 0] if Y.shape[1] == 1 else Y).astype(X.dtype)
+
+    def fit():
+        MDNRegressor(
+            n_components=K,
+            hidden_layer_sizes=HIDDEN,
+            batch_size=batch_size,
+            max_iter=epochs,
+            n_iter_no_change=np.inf,
+            early_stopping=False,
+            random_state=0,
+        ).fit(X, y)
+
+    return fit
+
+
+def reference_fitter(X, Y, epochs, batch_size):
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def fit():
+        fit_reference(
+            Xt, Yt, n_components=K, hidden=HIDDEN, batch_size=batch_size, epochs=epochs
+        )
+
+    return fit
+
+
+def skorch_fitter(X, Y, epochs, batch_size):
+    try:
+        from skorch import NeuralNetRegressor
+    except ImportError:
+        return None
+    from reference import ReferenceMDN, nll
+
+    class Criterion(torch.nn.Module):
+        def forward(self, out, y):
+            return nll(*out, y)
+
+    def fit():
+        net = NeuralNetRegressor(
+            ReferenceMDN,
+            module__n_features=X.shape[1],
+            module__n_outputs=Y.shape[1],
+            module__n_components=K,
+            module__hidden=HIDDEN,
+            criterion=Criterion,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            batch_size=batch_size,
+            max_epochs=epochs,
+            train_split=None,
+            verbose=0,
+        )
+        net.fit(X, Y)
+
+    return fit
+
+
+def mlp_fitter(X, Y, epochs, batch_size):
+    from sklearn.neural_network import MLPRegressor
+
+    def fit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPRegressor(
+                hidden_layer_sizes=HIDDEN,
+                activation="tanh",
+                batch_size=batch_size,
+                max_iter=epochs,
+                n_iter_no_change=epochs + 1,
+                tol=0.0,
+                random_state=0,
+            ).fit(X, Y[:, 0])
+
+    return fit
+
+
+def best_times(fitters, repeats):
+    """Best wall time of each fitter over ``repeats`` rounds, order rotated."""
+    names = list(fitters)
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            gc.collect()
+            start = time.perf_counter()
+            fitters[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(ts) for name, ts in times.items()}
+
+
+def bench_fit(n, epochs, batch_size, repeats):
+    X, Y = make_data(n)
+    fitters = {
+        "reference (hand-written torch)": reference_fitter(X, Y, epochs, batch_size),
+        "skmdn (float32 input)": skmdn_fitter(X, Y, epochs, batch_size),
+        "skmdn (float64 input)": skmdn_fitter(X, Y, epochs, batch_size, np.float64),
+        "MLPRegressor (point, no mixture)": mlp_fitter(X, Y, epochs, batch_size),
+    }
+    skorch = skorch_fitter(X, Y, epochs, batch_size)
+    if skorch is not None:
+        fitters["skorch (same module)"] = skorch
+    times = best_times(fitters, repeats)
+    ref = times["reference (hand-written torch)"]
+    rows = []
+    for name, t in times.items():
+        rows.append(
+            {
+                "contender": name,
+                "fit_s": t,
+                "ratio_to_reference": t / ref,
+                "s_per_epoch": t / epochs,
+                "samples_per_s": n * epochs / t,
+            }
+        )
+    return rows
+
+
+def median_latency(func, calls):
+    func()
+    ts = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        func()
+        ts.append(time.perf_counter() - start)
+    return float(np.median(ts))
+
+
+def bench_predict(n_train, quick):
+    from sklearn.neural_network import MLPRegressor
+
+    X, Y = make_data(n_train)
+    y = Y[:, 0]
+    est = MDNRegressor(
+        n_components=K, hidden_layer_sizes=HIDDEN, max_iter=2, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+        mlp = MLPRegressor(
+            hidden_layer_sizes=HIDDEN, activation="tanh", max_iter=2
+        ).fit(X, y)
+    ref = fit_reference(
+        torch.from_numpy(X), torch.from_numpy(Y), epochs=1, hidden=HIDDEN
+    )
+    rows = []
+    for n_rows, calls in ((1, 300 if quick else 3000), (10_000, 10 if quick else 50)):
+        Xq = make_data(n_rows, seed=1)[0]
+        lat = {
+            "skmdn predict": median_latency(lambda Xq=Xq: est.predict(Xq), calls),
+            "MLPRegressor predict": median_latency(
+                lambda Xq=Xq: mlp.predict(Xq), calls
+            ),
+            "reference forward (numpy in, mean out)": median_latency(
+                lambda Xq=Xq: predict_mean(ref, torch.from_numpy(Xq)).numpy(), calls
+            ),
+        }
+        for name, t in lat.items():
+            rows.append({"rows": n_rows, "method": name, "median_ms": t * 1e3})
+    return rows
+
+
+def bench_scaling(quick):
+    rows = []
+    ns = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    for n in ns:
+        rows.append(scaling_point(n=n))
+    for k in (1, 5, 20, 50):
+        rows.append(scaling_point(n=20_000, n_components=k))
+    for d in (1, 4, 16):
+        rows.append(scaling_point(n=20_000, D=d))
+    return rows
+
+
+def scaling_point(n, n_components=K, D=1, epochs=2):
+    X, Y = make_data(n, D=D)
+    y = Y[:, 0] if D == 1 else Y
+    est = MDNRegressor(
+        n_components=n_components,
+        hidden_layer_sizes=HIDDEN,
+        max_iter=1,
+        warm_start=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)  # initialisation and one epoch, not timed
+        start = time.perf_counter()
+        for _ in range(epochs):
+            est.fit(X, y)
+    per_epoch = (time.perf_counter() - start) / epochs
+    return {
+        "n": n,
+        "K": n_components,
+        "D": D,
+        "s_per_epoch": per_epoch,
+        "samples_per_s": n / per_epoch,
+    }
+
+
+def bench_memory(n):
+    """Peak RSS of a fit in a fresh process, beside the size of the data."""
+    code = f"""
+import resource, warnings, numpy as np, torch
+torch.set_num_threads(1)
+import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})
+from speed import make_data
+from skmdn import MDNRegressor
+X, Y = make_data({n})
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    MDNRegressor(n_components={K}, max_iter=1, random_state=0).fit(X, Y[:, 0])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before, after, X.nbytes + Y.nbytes)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    before, after, data = (int(v) for v in out.stdout.split())
+    extra = (after - before) * 1024
+    return {
+        "n": n,
+        "data_mb": data / 2**20,
+        "extra_peak_mb": extra / 2**20,
+        "extra_over_data": extra / data,
+    }
+
+
+def bench_quantiles(n, n_components=10):
+    rng = np.random.RandomState(0)
+    dist = MixtureDistribution(
+        rng.dirichlet(np.ones(n_components), size=n),
+        rng.normal(size=(n, n_components, 1)),
+        np.exp(rng.normal(scale=0.5, size=(n, n_components, 1))),
+        squeeze=True,
+    )
+    q = np.linspace(0.1, 0.9, 9)
+    grid = np.broadcast_to(q[None, :, None], (n, 9, 1))
+    start = time.perf_counter()
+    dist._quantiles(grid)
+    return {
+        "rows": n,
+        "K": n_components,
+        "quantiles": 9,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def bench_precision(n_train):
+    """Held-out log-likelihood of float32 and float64 fits of the same problem."""
+    X, y = make_inverse_sine(n_train, random_state=0)
+    X_test, y_test = make_inverse_sine(50_000, random_state=1)
+    rows = []
+    for dtype in (np.float32, np.float64):
+        ll = []
+        for seed in range(3):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est = MDNRegressor(random_state=seed).fit(
+                    X.astype(dtype), y.astype(dtype)
+                )
+            ll.append(est.log_prob(X_test, y_test).mean())
+        rows.append(
+            {
+                "dtype": np.dtype(dtype).name,
+                "heldout_ll_mean": float(np.mean(ll)),
+                "heldout_ll_seeds": [float(v) for v in ll],
+            }
+        )
+    return rows
+
+
+def table(rows, columns):
+    head = "| " + " | ".join(columns) + " |"
+    sep = "|" + "|".join("---" for _ in columns) + "|"
+    lines = [head, sep]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row[c]
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, for a smoke run"
+    )
+    parser.add_argument("--out", default="benchmarks/results/speed.json")
+    parser.add_argument(
+        "--sections", default="fit,predict,scaling,memory,quantiles,precision"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # a benchmark script's own setting; skmdn never sets it
+    sections = set(args.sections.split(","))
+    quick = args.quick
+    result = {
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "skmdn": skmdn.__version__,
+            "processor": platform.processor() or platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "quick": quick,
+    }
+    if "fit" in sections:
+        n, epochs = (10_000, 3) if quick else (50_000, 10)
+        rows = bench_fit(n, epochs, batch_size=256, repeats=2 if quick else 3)
+        result["fit"] = {"n": n, "epochs": epochs, "batch_size": 256, "rows": rows}
+        print(f"\n## Fit: n={n}, {epochs} epochs, batch 256, K={K}, 64x64 tanh\n")
+        print(
+            table(
+                rows,
+                [
+                    "contender",
+                    "fit_s",
+                    "ratio_to_reference",
+                    "s_per_epoch",
+                    "samples_per_s",
+                ],
+            )
+        )
+    if "predict" in sections:
+        rows = bench_predict(5000, quick)
+        result["predict"] = rows
+        print("\n## Predict latency (median)\n")
+        print(table(rows, ["rows", "method", "median_ms"]))
+    if "scaling" in sections:
+        rows = bench_scaling(quick)
+        result["scaling"] = rows
+        print("\n## Scaling: time per epoch (batch 256)\n")
+        print(table(rows, ["n", "K", "D", "s_per_epoch", "samples_per_s"]))
+    if "memory" in sections:
+        rows = [
+            bench_memory(n) for n in ((100_000,) if quick else (100_000, 1_000_000))
+        ]
+        result["memory"] = rows
+        print("\n## Memory: peak RSS added by one fit epoch\n")
+        print(table(rows, ["n", "data_mb", "extra_peak_mb", "extra_over_data"]))
+    if "quantiles" in sections:
+        row = bench_quantiles(20_000 if quick else 100_000)
+        result["quantiles"] = row
+        print("\n## Quantiles: ppf of every row at 9 levels\n")
+        print(table([row], ["rows", "K", "quantiles", "seconds"]))
+    if "precision" in sections:
+        rows = bench_precision(2000 if quick else 10_000)
+        result["precision"] = rows
+        print("\n## Precision: held-out log-likelihood (inverse sine, 3 seeds)\n")
+        print(table(rows, ["dtype", "heldout_ll_mean"]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
