@@ -6,7 +6,7 @@ Training curves and early stopping
 A density model over-fits in its own way: components shrink onto training
 points, the training log-likelihood keeps rising, and the held-out one falls,
 often steeply, because held-out points now land between the narrow bumps.
-With ``early_stopping=True``, :class:`~skmdn.MDNRegressor` holds out
+With ``early_stopping=True`` (the default), :class:`~skmdn.MDNRegressor` holds out
 ``validation_fraction`` of the data, tracks its log-likelihood after every
 epoch, stops when it no longer improves and keeps the weights of the best
 epoch. :class:`~skmdn.plotting.LossCurveDisplay` draws both curves.
@@ -30,6 +30,7 @@ params = {
     "hidden_layer_sizes": (128, 128),
     "learning_rate_init": 1e-2,
     "max_iter": 500,
+    "input_noise": 0.0,  # no noise regularisation: show over-fitting plainly
     "random_state": 0,
 }
 
@@ -39,14 +40,16 @@ params = {
 # - all 500 epochs on all the data, without a validation set;
 # - all 500 epochs while recording the validation curve
 #   (``n_iter_no_change=np.inf`` never stops early), to see the whole story;
-# - early stopping with the default patience of 10 epochs without
-#   improvement.
+# - early stopping with a patience of 20 epochs without improvement.
 
-plain = MDNRegressor(n_iter_no_change=np.inf, **params).fit(X, y)
+plain = MDNRegressor(early_stopping=False, n_iter_no_change=np.inf, **params)
+plain.fit(X, y)
 full = MDNRegressor(
     early_stopping=True, validation_fraction=0.3, n_iter_no_change=np.inf, **params
 ).fit(X, y)
-stopped = MDNRegressor(early_stopping=True, validation_fraction=0.3, **params)
+stopped = MDNRegressor(
+    early_stopping=True, validation_fraction=0.3, n_iter_no_change=20, **params
+)
 stopped.fit(X, y)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")

@@ -301,7 +301,12 @@ class Trainer:
         ``sum(log y_scale)``: subtracted from standardised log-densities to
         report them in original target units (the Jacobian of the scaling).
     generator : torch.Generator
-        CPU generator for the shuffles.
+        CPU generator for the shuffles and the noise.
+    input_noise : float
+        Standard deviation of the Gaussian noise added to the standardised
+        inputs of every batch (noise regularisation); 0 for none.
+    target_noise : float or ndarray of shape (D, 1)
+        The same for the standardised targets, overall or per target.
     """
 
     def __init__(
@@ -315,6 +320,8 @@ class Trainer:
         clip_grad_norm,
         log_det,
         generator,
+        input_noise=0.0,
+        target_noise=0.0,
     ):
         self.layout = layout
         self.params = params
@@ -324,12 +331,22 @@ class Trainer:
         self.clip_grad_norm = clip_grad_norm
         self.log_det = log_det
         self.generator = generator
+        self.input_noise = input_noise
+        self.target_noise = (
+            torch.as_tensor(target_noise, dtype=params.dtype).to(params.device)
+            if np.any(np.asarray(target_noise) > 0)
+            else None
+        )
         self._mask = (
             layout.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
         )
         self._layers = layout.unflatten(params)
         self._grad = torch.zeros_like(params)
         self._grad_layers = layout.unflatten(self._grad)
+
+    def _noise(self, shape, std, like):
+        noise = torch.randn(shape, generator=self.generator, dtype=like.dtype)
+        return noise.to(like.device).mul_(std)
 
     def penalty(self):
         """``0.5 * sum(W**2)``: the L2 term before division by the batch weight."""
@@ -355,8 +372,13 @@ class Trainer:
             if w_sum <= 0:
                 continue
             coef = w[start:stop] * (1.0 / w_sum)
+            xb, yb = X[start:stop], Y_t[:, start:stop]
+            if self.input_noise:
+                xb = xb + self._noise(xb.shape, self.input_noise, xb)
+            if self.target_noise is not None:
+                yb = yb + self._noise(yb.shape, self.target_noise, yb)
             loss = self.layout.loss_and_grad(
-                self._layers, self._grad_layers, X[start:stop], Y_t[:, start:stop], coef
+                self._layers, self._grad_layers, xb, yb, coef
             )
             if self._mask is not None:
                 grad.addcmul_(self._mask, params, value=self.alpha / w_sum)

@@ -32,7 +32,13 @@ def close_figures():
 
 
 def _fit(X, y, **params):
-    params = {"n_components": 3, "max_iter": 15, "random_state": 0, **params}
+    params = {
+        "n_components": 3,
+        "max_iter": 15,
+        "early_stopping": False,
+        "random_state": 0,
+        **params,
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return MDNRegressor(**params).fit(X, y)
