@@ -248,26 +248,40 @@ def scaling_point(n, n_components=K, D=1, epochs=2):
 
 
 def bench_memory(n):
-    """Peak RSS of a fit in a fresh process, beside the size of the data."""
+    """Peak RSS added by a one-epoch fit, in a fresh process, beside the data size.
+
+    The kernel's peak-RSS mark is reset (``/proc/self/clear_refs``) once the
+    data exist, so the peak measured is the fit's own.
+    """
     code = f"""
-import resource, warnings, numpy as np, torch
+import warnings, numpy as np, torch
 torch.set_num_threads(1)
 import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})
 from speed import make_data
 from skmdn import MDNRegressor
+
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+
 X, Y = make_data({n})
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+MDNRegressor(max_iter=1).fit(X[:500], Y[:500, 0])  # warm up torch's allocator
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = rss("VmRSS:")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    MDNRegressor(n_components={K}, max_iter=1, random_state=0).fit(X, Y[:, 0])
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before, after, X.nbytes + Y.nbytes)
+    MDNRegressor(
+        n_components={K}, max_iter=1, early_stopping=False, random_state=0
+    ).fit(X, Y[:, 0])
+print(before, rss("VmHWM:"), X.nbytes + Y.nbytes)
 """
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    before, after, data = (int(v) for v in out.stdout.split())
-    extra = (after - before) * 1024
+    before, peak, data = (int(v) for v in out.stdout.split())
+    extra = peak - before
     return {
         "n": n,
         "data_mb": data / 2**20,

@@ -358,11 +358,11 @@ class Trainer:
         """One pass over shuffled mini-batches; return the mean training NLL."""
         n = X.shape[0]
         perm = torch.randperm(n, generator=self.generator).to(X.device)
-        X, w = X[perm], w[perm]
-        Y_t = Y[perm].T.contiguous()
+        Y_t = Y.T.contiguous()  # one row per target: contiguous batch slices
         starts = list(range(0, n, self.batch_size))
         # every batch's total weight at once, in float64, without a sync per step
-        cum = torch.cat([w.new_zeros(1, dtype=torch.float64), w.double().cumsum(0)])
+        w_perm = w.double()[perm]
+        cum = torch.cat([w_perm.new_zeros(1), w_perm.cumsum(0)])
         stops = [min(start + self.batch_size, n) for start in starts]
         batch_w = (cum[stops] - cum[starts]).tolist()
         total = torch.zeros((), dtype=torch.float64, device=X.device)
@@ -371,8 +371,10 @@ class Trainer:
         for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
             if w_sum <= 0:
                 continue
-            coef = w[start:stop] * (1.0 / w_sum)
-            xb, yb = X[start:stop], Y_t[:, start:stop]
+            # batches are gathered by index: no shuffled copy of the data
+            idx = perm[start:stop]
+            coef = w.index_select(0, idx).mul_(1.0 / w_sum)
+            xb, yb = X.index_select(0, idx), Y_t.index_select(1, idx)
             if self.input_noise:
                 xb = xb + self._noise(xb.shape, self.input_noise, xb)
             if self.target_noise is not None:
