@@ -9,6 +9,7 @@ and :func:`~sklearn.model_selection.cross_validate`; greater is better.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
@@ -252,15 +253,19 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
 
 
 def _predict_dist(estimator, X):
-    """``predict_dist`` of an MDN, also at the end of a Pipeline."""
+    """``predict_dist`` of an MDN, of a Pipeline ending in one, or of a search."""
+    if hasattr(estimator, "best_estimator_"):
+        estimator = estimator.best_estimator_
     if hasattr(estimator, "predict_dist"):
+        check_is_fitted(estimator)
         return estimator.predict_dist(X)
     steps = getattr(estimator, "steps", None)
     if steps and hasattr(steps[-1][1], "predict_dist"):
+        check_is_fitted(estimator)
         return steps[-1][1].predict_dist(estimator[:-1].transform(X))
     raise TypeError(
-        "The scorer needs an estimator with predict_dist (an MDNRegressor, or a "
-        f"Pipeline ending in one); got {type(estimator).__name__}."
+        "estimator must have a predict_dist method (an MDNRegressor, or a "
+        f"Pipeline or search ending in one); got {type(estimator).__name__}."
     )
 
 

@@ -18,6 +18,7 @@ from scipy.stats import binom
 from sklearn.utils.validation import check_is_fitted
 
 from skmdn._distribution import MixtureDistribution
+from skmdn.metrics import _predict_dist
 
 __all__ = [
     "ConditionalDensityDisplay",
@@ -59,22 +60,6 @@ def _final_estimator(estimator):
     if hasattr(estimator, "steps"):
         estimator = estimator.steps[-1][1]
     return estimator
-
-
-def _predict_dist(estimator, X):
-    """``predict_dist`` of an MDN, of a pipeline ending in one, or of a search."""
-    if hasattr(estimator, "best_estimator_"):
-        estimator = estimator.best_estimator_
-    if hasattr(estimator, "predict_dist"):
-        check_is_fitted(estimator)
-        return estimator.predict_dist(X)
-    if hasattr(estimator, "steps") and hasattr(estimator.steps[-1][1], "predict_dist"):
-        check_is_fitted(estimator)
-        return estimator[-1].predict_dist(estimator[:-1].transform(X))
-    raise TypeError(
-        "estimator must have a predict_dist method (an MDNRegressor, or a Pipeline "
-        f"or search ending in one); got {type(estimator).__name__}."
-    )
 
 
 def _marginal(dist, output):
