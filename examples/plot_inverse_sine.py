@@ -31,7 +31,7 @@ from skmdn.plotting import ConditionalDensityDisplay
 X, y = make_inverse_sine(n_samples=2000, random_state=0)
 X_test, y_test = make_inverse_sine(n_samples=2000, random_state=1)
 
-mdn = MDNRegressor(n_components=5, learning_rate_init=1e-2, random_state=0)
+mdn = MDNRegressor(n_components=5, n_iter_no_change=30, random_state=0)
 mdn.fit(X, y)
 
 # %%
@@ -40,7 +40,7 @@ mdn.fit(X, y)
 # log-likelihood (higher is better) tells the two apart; R², which only looks
 # at the mean, does not.
 
-gauss = MDNRegressor(n_components=1, learning_rate_init=1e-2, random_state=0)
+gauss = MDNRegressor(n_components=1, n_iter_no_change=30, random_state=0)
 gauss.fit(X, y)
 
 for name, est in [("5 components", mdn), ("1 component", gauss)]:

@@ -45,7 +45,7 @@ X_test, Y_test = make_ring(2000, rng)
 # The same estimator as for one target; ``Y`` has shape ``(n_samples, 2)``.
 # Predictions keep the target axis.
 
-mdn = MDNRegressor(n_components=4, learning_rate_init=1e-2, random_state=0)
+mdn = MDNRegressor(n_components=4, n_iter_no_change=30, random_state=0)
 mdn.fit(X, Y)
 print("predict:", mdn.predict(X_test[:2]).shape)
 print("sample:", mdn.sample(X_test[:2], n_samples=5).shape)
