@@ -131,13 +131,17 @@ def validation_split(X, Y, w, fraction, seed):
     values, whole groups of identical rows at a time, until the held-out
     weight reaches ``fraction`` of the total. Identical rows therefore never
     straddle the split, and an integer weight acts exactly as that many
-    repeated rows.
+    repeated rows. The values are standardised (with weighted statistics)
+    and rounded to 9 decimals before hashing, so the split does not depend
+    on the units of the data either.
 
     Returns
     -------
     train_idx, val_idx : ndarray of int
     """
-    h = row_hashes(np.hstack([X, Y]), seed)
+    A = np.hstack([X, Y]).astype(np.float64)
+    mean, std = weighted_mean_std(A, w)
+    h = row_hashes(np.round((A - mean) / std, 9), seed)
     order = np.argsort(h, kind="stable")
     h_sorted = h[order]
     w_sorted = np.asarray(w, dtype=np.float64)[order]

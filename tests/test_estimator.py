@@ -454,3 +454,14 @@ def test_cuda_training_keeps_the_fitted_state_on_cpu():
     assert isinstance(est.coefs_[0], np.ndarray)
     cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
     assert_allclose(est.predict(X), cpu.predict(X), rtol=1e-6, atol=1e-8)
+
+
+def test_fit_does_not_depend_on_the_units():
+    # default early stopping: the validation split must not depend on units
+    X, y = make_inverse_sine(300, random_state=0)
+    params = {"n_components": 3, "max_iter": 20, "random_state": 0}
+    base = MDNRegressor(**params).fit(X, y)
+    scaled = MDNRegressor(**params).fit(10 * X - 3, 100 * y + 7)
+    assert scaled.n_iter_ == base.n_iter_
+    shift = scaled.log_prob(10 * X - 3, 100 * y + 7) - base.log_prob(X, y)
+    assert_allclose(shift, -np.log(100), atol=1e-6)
