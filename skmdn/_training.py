@@ -21,6 +21,8 @@ from skmdn._mixture import log_prob
 EVAL_CHUNK = 65536
 # Row cap for the k-means that places the initial components.
 INIT_MAX_ROWS = 20000
+# Smallest initial component scale, in standardised target units.
+INIT_MIN_SCALE = 0.3
 # Learning-rate cut after a non-finite epoch, and how many cuts are tried.
 LR_BACKOFF = 0.1
 MAX_ROLLBACKS = 4
@@ -100,8 +102,10 @@ def init_components(Y, w, n_components, rng, min_scale):
     dist = ((Y[:, None, :] - centres[None]) ** 2).sum(-1)
     resid = Y - centres[dist.argmin(1)]
     pooled = np.sqrt(np.average(resid**2, axis=0, weights=w))
-    # Components start wide enough to overlap their neighbours.
-    pooled = np.maximum(pooled, max(0.05, 4 * min_scale))
+    # Components start wide enough to overlap their neighbours: narrow ones
+    # tile the target range like a histogram, and the network then fits the
+    # mean by switching weights between them instead of moving them.
+    pooled = np.maximum(pooled, max(INIT_MIN_SCALE, 4 * min_scale))
     scale = np.broadcast_to(pooled, centres.shape).copy()
     return centres, scale
 
