@@ -23,6 +23,8 @@ EVAL_CHUNK = 65536
 INIT_MAX_ROWS = 20000
 # Smallest initial component scale, in standardised target units.
 INIT_MIN_SCALE = 0.3
+# Batches per gather of shuffled rows in an epoch.
+GATHER_BATCHES = 64
 # Learning-rate cut after a non-finite epoch, and how many cuts are tried.
 LR_BACKOFF = 0.1
 MAX_ROLLBACKS = 4
@@ -376,13 +378,23 @@ class Trainer:
         total = torch.zeros((), dtype=torch.float64, device=X.device)
         penalty_total = 0.0
         grad, params, optimizer = self._grad, self.params, self.optimizer
+        chunk = self.batch_size * GATHER_BATCHES
         for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
+            if start % chunk == 0:
+                # Shuffled rows are gathered a chunk of batches at a time: one
+                # large gather is faster than many small ones, and memory stays
+                # O(chunk) instead of a shuffled copy of the whole data.
+                idx = perm[start : start + chunk]
+                X_c, Y_c, w_c = (
+                    X.index_select(0, idx),
+                    Y_t.index_select(1, idx),
+                    w.index_select(0, idx),
+                )
             if w_sum <= 0:
                 continue
-            # batches are gathered by index: no shuffled copy of the data
-            idx = perm[start:stop]
-            coef = w.index_select(0, idx).mul_(1.0 / w_sum)
-            xb, yb = X.index_select(0, idx), Y_t.index_select(1, idx)
+            lo, hi = start % chunk, start % chunk + (stop - start)
+            coef = w_c[lo:hi] * (1.0 / w_sum)
+            xb, yb = X_c[lo:hi], Y_c[:, lo:hi]
             if self.input_noise:
                 xb = xb + self._noise(xb.shape, self.input_noise, xb)
             if self.target_noise is not None:
