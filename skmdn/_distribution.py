@@ -333,14 +333,6 @@ class MixtureDistribution:
         """
         return np.exp(self.logpdf(y))
 
-    def _marginal_cdf(self, y):
-        """(n, D) marginal cdf and pdf at (n, D) points."""
-        z = (y[:, None, :] - self.means) / self.scales
-        w = self.weights[:, :, None]
-        cdf = (w * ndtr(z)).sum(1)
-        pdf = (w * np.exp(-0.5 * z * z) / (self.scales * np.sqrt(2 * np.pi))).sum(1)
-        return cdf, pdf
-
     def cdf(self, y):
         """Marginal cumulative distribution function of each target.
 
@@ -355,7 +347,9 @@ class MixtureDistribution:
             ``P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(np.clip(self._marginal_cdf(y)[0], 0.0, 1.0))
+        z = (y[:, None, :] - self.means) / self.scales
+        cdf = (self.weights[:, :, None] * ndtr(z)).sum(1)
+        return self._out(np.clip(cdf, 0.0, 1.0))
 
     def ppf(self, q):
         """Marginal quantile function (inverse of :meth:`cdf`) of each target.
@@ -447,8 +441,6 @@ class MixtureDistribution:
             means climb to that mode.
         """
         w, mu, s = self.weights, self.means, self.scales
-        x, logp = _numerics.find_modes(w, mu, s)
-        first, label = _numerics.unique_modes(x, logp, s)
         out = []
         if self.n_outputs == 1:
             modes, n_modes, anti = _numerics.sorted_critical_points(
@@ -469,6 +461,8 @@ class MixtureDistribution:
                 dens = np.exp(logp)
                 out.append(self._modes_tuple(loc[:, None], dens, mass))
             return out
+        x, logp = _numerics.find_modes(w, mu, s)
+        first, label = _numerics.unique_modes(x, s)
         for i in range(len(self)):
             keep = np.flatnonzero(first[i])
             mass = np.array([w[i, label[i] == k].sum() for k in keep])

@@ -205,7 +205,7 @@ def find_modes(w, mu, s, max_iter=500):
     return x, logp
 
 
-def unique_modes(x, logp, s):
+def unique_modes(x, s):
     """Mark distinct end points of :func:`find_modes` per row.
 
     Returns
@@ -253,8 +253,8 @@ def sorted_critical_points(w, mu, s):
         where the padding repeats it).
     """
     P, K = w.shape
-    x, logp = find_modes(w, mu[..., None], s[..., None])
-    first, _ = unique_modes(x, logp, s[..., None])
+    x, _ = find_modes(w, mu[..., None], s[..., None])
+    first, _ = unique_modes(x, s[..., None])
     pos = np.where(first, x[..., 0], np.inf)
     pos.sort(axis=1)
     n_modes = first.sum(1)
