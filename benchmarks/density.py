@@ -28,11 +28,13 @@ import ast
 import hashlib
 import json
 import math
+import multiprocessing
 import platform
 import subprocess
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -142,7 +144,14 @@ def build_parser():
         metavar="KEY=VALUE",
         help="MDNRegressor parameter (repeatable)",
     )
-    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per fit")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="fits run at once in separate processes (splits and seeds are "
+        "independent; results do not depend on it)",
+    )
     return p
 
 
@@ -184,41 +193,69 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def _limit_threads(threads):
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+
+
+def run_tasks(fn, tasks, jobs, threads):
+    """``fn(*task)`` for every task, in order; ``jobs`` processes at a time."""
+    if jobs == 1:
+        yield from (fn(*task) for task in tasks)
+        return
+    # spawned workers: forking a process that has used OpenMP can hang
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_limit_threads,
+        initargs=(threads,),
+    ) as pool:
+        futures = [pool.submit(fn, *task) for task in tasks]
+        for future in futures:
+            yield future.result()
+
+
 # ---------------------------------------------------------------------------
 # synthetic problems
 
 
-def run_synthetic(names, params, n_train, n_test, n_seeds):
+def synthetic_task(name, seed, params, n_train, n_test):
+    """Fit on one seed of a synthetic problem; the gap to the Bayes NLL."""
+    make, log_density, _ = SYNTHETIC[name]
+    X, y = make(n_train, random_state=seed)
+    X_test, y_test = make(n_test, random_state=TEST_SEED_OFFSET + seed)
+    bayes_nll = float(-log_density(X_test, y_test).mean())
+    record = {"problem": name, "seed": seed, "bayes_nll": bayes_nll}
+    try:
+        est, info = fit_mdn(params, seed, X, y)
+    except Exception as exc:  # keep sweeping other settings
+        record["error"] = repr(exc)
+        return record
+    nll = float(-est.log_prob(X_test, y_test).mean())
+    train_nll = float(-est.log_prob(X, y).mean())
+    train_bayes = float(-log_density(X, y).mean())
+    record.update(info, nll=nll, gap=nll - bayes_nll, train_gap=train_nll - train_bayes)
+    return record
+
+
+def run_synthetic(names, params, n_train, n_test, n_seeds, jobs, threads):
+    tasks = [
+        (name, seed, params, n_train, n_test)
+        for name in names
+        for seed in range(n_seeds)
+    ]
     runs = []
-    for name in names:
-        make, log_density, _ = SYNTHETIC[name]
-        for seed in range(n_seeds):
-            X, y = make(n_train, random_state=seed)
-            X_test, y_test = make(n_test, random_state=TEST_SEED_OFFSET + seed)
-            bayes_nll = float(-log_density(X_test, y_test).mean())
-            record = {"problem": name, "seed": seed, "bayes_nll": bayes_nll}
-            try:
-                est, info = fit_mdn(params, seed, X, y)
-            except Exception as exc:  # keep sweeping other settings
-                record["error"] = repr(exc)
-                log(f"{name} seed {seed}: FAILED {exc!r}")
-                runs.append(record)
-                continue
-            nll = float(-est.log_prob(X_test, y_test).mean())
-            train_nll = float(-est.log_prob(X, y).mean())
-            train_bayes = float(-log_density(X, y).mean())
-            record.update(
-                info,
-                nll=nll,
-                gap=nll - bayes_nll,
-                train_gap=train_nll - train_bayes,
-            )
-            runs.append(record)
-            log(
-                f"{name} seed {seed}: gap {nll - bayes_nll:+.4f} "
-                f"(train gap {train_nll - train_bayes:+.4f}), "
-                f"fit {info['fit_seconds']:.1f} s, {info['n_iter']} epochs"
-            )
+    for record in run_tasks(synthetic_task, tasks, jobs, threads):
+        runs.append(record)
+        name, seed = record["problem"], record["seed"]
+        if "error" in record:
+            log(f"{name} seed {seed}: FAILED {record['error']}")
+            continue
+        log(
+            f"{name} seed {seed}: gap {record['gap']:+.4f} "
+            f"(train gap {record['train_gap']:+.4f}), "
+            f"fit {record['fit_seconds']:.1f} s, {record['n_iter']} epochs"
+        )
     summary = []
     for name in names:
         ok = [r for r in runs if r["problem"] == name and "error" not in r]
@@ -363,10 +400,19 @@ class NGBoostCache:
             )
 
 
-def run_uci(uci_dir, names, params, n_splits, use_ngboost, cache_path=None):
-    runs = []
+def uci_task(model, params, seed, X, y, X_test, y_test):
+    try:
+        return score_split(model, params, seed, X, y, X_test, y_test)
+    except Exception as exc:  # keep sweeping other settings
+        return {"error": repr(exc)}
+
+
+def run_uci(
+    uci_dir, names, params, n_splits, use_ngboost, cache_path=None, jobs=1, threads=1
+):
     models = ["skmdn", *(["ngboost"] if use_ngboost else [])]
     cache = NGBoostCache(cache_path) if use_ngboost else None
+    records, tasks = [], []
     for name in names:
         data = load_uci(uci_dir, name)
         splits = data.splits if n_splits is None else data.splits[:n_splits]
@@ -377,27 +423,30 @@ def run_uci(uci_dir, names, params, n_splits, use_ngboost, cache_path=None):
             for model in models:
                 record = {"dataset": name, "split": i, "model": model}
                 cached = cache.get(key) if model == "ngboost" else None
-                try:
-                    result = cached or score_split(
-                        model, params, i, X, y, X_test, y_test
-                    )
-                except Exception as exc:  # keep sweeping other settings
-                    record["error"] = repr(exc)
-                    log(f"{name} split {i} {model}: FAILED {exc!r}")
-                    runs.append(record)
-                    continue
-                if model == "ngboost" and cached is None:
-                    cache.put(key, result)
-                record.update(result, cached=cached is not None)
-                runs.append(record)
-                log(
-                    f"{name} split {i} {model}: NLL {result['nll']:.3f} (train "
-                    f"{result['train_nll']:.3f}), RMSE {result['rmse']:.3f}, "
-                    f"cov90 {result['coverage90']:.2f}, fit "
-                    f"{result['fit_seconds']:.1f} s"
-                    + (f", {result['n_iter']} epochs" if "n_iter" in result else "")
-                    + (" (cached)" if cached else "")
-                )
+                records.append((record, key, cached))
+                if cached is None:
+                    tasks.append((model, params, i, X, y, X_test, y_test))
+    fitted = run_tasks(uci_task, tasks, jobs, threads)
+    runs = []
+    for record, key, cached in records:
+        result = cached or next(fitted)
+        name, i, model = record["dataset"], record["split"], record["model"]
+        runs.append(record)
+        if "error" in result:
+            record["error"] = result["error"]
+            log(f"{name} split {i} {model}: FAILED {result['error']}")
+            continue
+        if model == "ngboost" and cached is None:
+            cache.put(key, result)
+        record.update(result, cached=cached is not None)
+        log(
+            f"{name} split {i} {model}: NLL {result['nll']:.3f} (train "
+            f"{result['train_nll']:.3f}), RMSE {result['rmse']:.3f}, "
+            f"cov90 {result['coverage90']:.2f}, fit "
+            f"{result['fit_seconds']:.1f} s"
+            + (f", {result['n_iter']} epochs" if "n_iter" in result else "")
+            + (" (cached)" if cached else "")
+        )
     summary = []
     for name in names:
         method, best = best_published(name)
@@ -577,6 +626,7 @@ def main(argv=None):
             "seeds": n_seeds,
             "splits": n_splits,
             "threads": args.threads,
+            "jobs": args.jobs,
             "quick": args.quick,
             "uci_dir": str(args.uci_dir) if args.uci_dir else None,
             "ngboost": use_ngboost,
@@ -591,7 +641,7 @@ def main(argv=None):
     with threadpool_limits(limits=args.threads):
         if synthetic:
             report["synthetic"] = run_synthetic(
-                synthetic, params, n_train, n_test, n_seeds
+                synthetic, params, n_train, n_test, n_seeds, args.jobs, args.threads
             )
             md += [*synthetic_markdown(report["synthetic"], n_train, n_test), ""]
         if uci:
@@ -599,14 +649,22 @@ def main(argv=None):
                 args.out.parent / "ngboost_cache.json" if args.ngboost_cache else None
             )
             report["uci"] = run_uci(
-                args.uci_dir, uci, params, n_splits, use_ngboost, cache
+                args.uci_dir,
+                uci,
+                params,
+                n_splits,
+                use_ngboost,
+                cache,
+                jobs=args.jobs,
+                threads=args.threads,
             )
             md += [*uci_markdown(report["uci"]), ""]
         elif not args.uci_dir:
             md += ["(UCI skipped: no --uci-dir given.)", ""]
     report["total_seconds"] = time.perf_counter() - start
     md.append(
-        f"Total {report['total_seconds']:.0f} s on {args.threads} thread(s); "
+        f"Total {report['total_seconds']:.0f} s, {args.jobs} job(s) of "
+        f"{args.threads} thread(s); "
         f"skmdn {skmdn.__version__}, torch {torch.__version__}."
     )
     text = "\n".join(md)

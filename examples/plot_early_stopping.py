@@ -26,6 +26,7 @@ X, y = make_inverse_sine(n_samples=200, random_state=0)
 X_test, y_test = make_inverse_sine(n_samples=3000, random_state=1)
 
 params = {
+    "n_networks": 1,  # one network, so one training curve per run
     "n_components": 5,
     "hidden_layer_sizes": (128, 128),
     "learning_rate_init": 1e-2,

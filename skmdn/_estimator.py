@@ -2,12 +2,14 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
@@ -35,8 +37,14 @@ AUTO_BATCH_SIZE = 256
 AUTO_BATCH_MIN = 32
 # input_noise="auto" is this share of the kernel-density rule of thumb
 # n ** (-1 / (4 + d)) (Rothfuss et al., 2019): the full rule blurs sharp
-# conditional densities, a tenth of it still regularises small data sets.
-INPUT_NOISE_FACTOR = 0.1
+# conditional densities and inputs on a grid (yacht); three hundredths still
+# regularise small data sets.
+INPUT_NOISE_FACTOR = 0.03
+# n_networks="auto": as many networks as cost about one network on
+# AUTO_ENSEMBLE_ROWS rows, at most AUTO_MAX_NETWORKS (small data sets gain
+# most from an ensemble and cost least).
+AUTO_ENSEMBLE_ROWS = 10_000
+AUTO_MAX_NETWORKS = 5
 # With target_noise="auto", a target is treated as discrete when it has at
 # most this share of distinct values among the training rows.
 DISCRETE_MAX_SHARE = 0.1
@@ -47,6 +55,33 @@ def _softmax(logits):
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
     return z
+
+
+def _pool_networks(logits, loc, scale):
+    """One mixture of ``M * K`` components from ``M`` networks' outputs.
+
+    The ensemble's density is the average of the networks' densities, so
+    component ``k`` of network ``m`` gets weight ``pi_mk / M``: its logit is
+    the network's log-softmax minus ``log M``.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (M, n, K)
+    loc, scale : ndarray of shape (M, n, K, D)
+
+    Returns
+    -------
+    logits : ndarray of shape (n, M * K)
+    loc, scale : ndarray of shape (n, M * K, D)
+    """
+    M, n, K = logits.shape
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    logits = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True)) - np.log(M)
+    logits = logits.transpose(1, 0, 2).reshape(n, M * K)
+    loc, scale = (
+        a.transpose(1, 0, 2, 3).reshape(n, M * K, a.shape[-1]) for a in (loc, scale)
+    )
+    return logits, loc, scale
 
 
 class MDNRegressor(RegressorMixin, BaseEstimator):
@@ -71,6 +106,16 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         their weights shrink. See the "choosing hyperparameters" page for the
         evidence behind every default.
 
+    n_networks : int or 'auto', default='auto'
+        Number of networks trained independently (own initial weights,
+        shuffles, noise and validation split) whose densities are averaged:
+        the model is then one exact mixture of ``n_networks * n_components``
+        Gaussians, so every distribution method works unchanged. An ensemble
+        mostly removes the variance of a single fit, which matters most on
+        small data sets. 'auto' uses ``10000 // n_samples`` networks, clipped
+        to [1, 5]: the cost of about one network on 10,000 rows, so data sets
+        of 10,000 rows or more get a single network.
+
     hidden_layer_sizes : array-like of shape (n_layers,), default=(64, 64)
         Width of each hidden layer of the trunk; ``()`` gives a linear model
         of the mixture parameters.
@@ -90,14 +135,14 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     learning_rate_init : float, default=1e-3
         Adam's step size.
 
-    max_iter : int, default=1000
+    max_iter : int, default=2000
         Maximum number of epochs (passes over the training data).
 
     tol : float, default=1e-4
         Minimum improvement of the training loss (or, with early stopping, of
         the validation log-likelihood) that counts as progress.
 
-    n_iter_no_change : int or np.inf, default=100
+    n_iter_no_change : int or np.inf, default=200
         Training stops after this many consecutive epochs without progress.
         ``np.inf`` always runs ``max_iter`` epochs.
 
@@ -125,8 +170,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     input_noise : float or 'auto', default='auto'
         Standard deviation of Gaussian noise added to the standardised inputs
         of every mini-batch during training (noise regularisation, Rothfuss
-        et al. 2019; never at prediction). 'auto' uses a tenth of the kernel
-        rule of thumb, ``0.1 * n_samples ** (-1 / (4 + n_features + n_outputs))``.
+        et al. 2019; never at prediction). 'auto' uses three hundredths of the
+        kernel rule of thumb,
+        ``0.03 * n_samples ** (-1 / (4 + n_features + n_outputs))``.
 
     target_noise : float or 'auto', default='auto'
         The same for the standardised targets. 'auto' adds noise only to a
@@ -163,14 +209,19 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     n_outputs_ : int
         Number of targets ``D``.
 
+    n_networks_ : int
+        Number of networks in the model (``n_networks`` resolved).
+
     n_iter_ : int
-        Number of epochs run, over all calls.
+        Number of epochs run, over all calls (the most of any network).
 
     t_ : int
-        Number of optimiser steps taken, over all calls.
+        Number of optimiser steps taken, over all calls (the most of any
+        network).
 
-    loss_ : float
-        Training loss of the last epoch.
+    loss_ : float or list of float
+        Training loss of the last epoch. With several networks, this and the
+        four attributes below are lists with one entry per network.
 
     loss_curve_ : list of float
         Training loss per epoch: the mean negative log-likelihood in original
@@ -190,10 +241,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape (fan_in, fan_out), as in
         :class:`~sklearn.neural_network.MLPRegressor`; the last one is the
-        mixture head.
+        mixture head. With several networks, each has a leading network
+        axis: (n_networks_, fan_in, fan_out).
 
     intercepts_ : list of ndarray
-        Bias vectors, ``intercepts_[i]`` of shape (fan_out,).
+        Bias vectors, ``intercepts_[i]`` of shape (fan_out,), or
+        (n_networks_, fan_out) with several networks.
 
     See Also
     --------
@@ -217,6 +270,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     C. M. Bishop, "Mixture Density Networks", Technical Report NCRG/94/004,
     Aston University, 1994.
 
+    B. Lakshminarayanan, A. Pritzel and C. Blundell, "Simple and Scalable
+    Predictive Uncertainty Estimation using Deep Ensembles", NeurIPS 2017.
+
     Examples
     --------
     >>> from skmdn import MDNRegressor
@@ -232,6 +288,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_networks": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -266,14 +326,15 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self,
         n_components=10,
         *,
+        n_networks="auto",
         hidden_layer_sizes=(64, 64),
         activation="tanh",
         alpha=0.0,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=1000,
+        max_iter=2000,
         tol=1e-4,
-        n_iter_no_change=100,
+        n_iter_no_change=200,
         early_stopping=True,
         validation_fraction=0.1,
         warm_start=False,
@@ -287,6 +348,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         device="cpu",
     ):
         self.n_components = n_components
+        self.n_networks = n_networks
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -405,6 +467,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 levels[d] = np.median(np.diff(values)) / np.sqrt(12.0)
         return levels
 
+    def _resolve_n_networks(self, n_samples):
+        if self.n_networks != "auto":
+            return int(self.n_networks)
+        return int(np.clip(AUTO_ENSEMBLE_ROWS // n_samples, 1, AUTO_MAX_NETWORKS))
+
     def _fit_unsafe(self, X, y, sample_weight, incremental):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -423,25 +490,122 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         )
         Y = y.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
         layout = self._layout(X.shape[1], Y.shape[1])
-        if not first_pass:
+        if first_pass:
+            n_networks = self._resolve_n_networks(X.shape[0])
+        else:
+            n_networks = self.n_networks_
             if Y.shape[1] != self.n_outputs_:
                 raise ValueError(
                     f"y has {Y.shape[1]} targets, but the model was fitted on "
                     f"{self.n_outputs_}."
                 )
-            if layout != self._network_layout:
+            if layout != self._network_layout or self.n_networks not in (
+                "auto",
+                n_networks,
+            ):
                 raise ValueError(
                     "The network's parameters (hidden_layer_sizes, n_components, "
-                    "activation, min_scale) changed since the last fit; refit "
-                    "with warm_start=False."
+                    "activation, min_scale, n_networks) changed since the last "
+                    "fit; refit with warm_start=False."
                 )
 
         rng = check_random_state(self.random_state)
         step = 0 if first_pass else self.t_
-        torch_seed, split_seed, init_seed = np.random.SeedSequence(
-            [rng.randint(np.iinfo(np.int32).max), step]
-        ).generate_state(3)
+        base_seed = rng.randint(np.iinfo(np.int32).max)
+        if first_pass:
+            # one standardisation for every network, from all the rows given
+            x_mean, x_scale = weighted_mean_std(X, sample_weight)
+            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
+        else:
+            x_mean, x_scale = self._x_mean, self._x_scale
+            y_mean, y_scale = self._y_mean, self._y_scale
+        Xs, Ys = (X - x_mean) / x_scale, (Y - y_mean) / y_scale
+        log_det = float(np.log(y_scale).sum())
 
+        members, statuses = [], []
+        for m in range(n_networks):
+            previous = None if first_pass else self._network_state(m)
+            if "interrupted" in statuses:
+                if previous is None:
+                    break  # keep the networks trained before the interruption
+                members.append(previous)  # unchanged by this call
+                continue
+            # every network draws its own weights, shuffles, noise and split
+            seeds = np.random.SeedSequence([base_seed, step, m]).generate_state(3)
+            *state, status = self._fit_network(
+                layout, Xs, Ys, sample_weight, log_det, seeds, previous, incremental
+            )
+            members.append(state)
+            statuses.append(status)
+        if "interrupted" in statuses:
+            warnings.warn(
+                "Training interrupted by the user; the best weights so far are kept.",
+                stacklevel=3,
+            )
+        elif not incremental and "max_iter" in statuses:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        n_networks = len(members)
+
+        # Commit the fitted state (numpy and plain values only).
+        self._network_layout = layout
+        self._x_mean, self._x_scale = x_mean, x_scale
+        self._y_mean, self._y_scale = y_mean, y_scale
+        self._y_ndim = y.ndim
+        self.n_outputs_ = Y.shape[1]
+        self.n_networks_ = n_networks
+        self._optimizer_states = [state for _, _, state, _ in members]
+        self._histories = [history for _, _, _, history in members]
+        if n_networks == 1:
+            self.coefs_, self.intercepts_ = members[0][0], members[0][1]
+        else:
+            # a leading network axis: (M, fan_in, fan_out) and (M, fan_out)
+            self.coefs_ = [
+                np.stack(c) for c in zip(*(mb[0] for mb in members), strict=True)
+            ]
+            self.intercepts_ = [
+                np.stack(b) for b in zip(*(mb[1] for mb in members), strict=True)
+            ]
+        self.t_ = max(state["t"] for state in self._optimizer_states)
+        self.n_iter_ = max(history.n_iter for history in self._histories)
+
+        def per_network(values):
+            if all(v is None for v in values):
+                return None  # the attribute does not apply (early stopping or not)
+            return values[0] if n_networks == 1 else values
+
+        self.loss_curve_ = per_network([h.loss_curve for h in self._histories])
+        self.loss_ = per_network([h.loss_curve[-1] for h in self._histories])
+        self.best_loss_ = per_network([h.best_loss for h in self._histories])
+        self.validation_scores_ = per_network(
+            [h.validation_scores for h in self._histories]
+        )
+        self.best_validation_score_ = per_network(
+            [h.best_validation_score for h in self._histories]
+        )
+
+    def _network_state(self, m):
+        """Weights, optimiser state and history of network ``m`` (a warm start)."""
+        if self.n_networks_ == 1:
+            coefs, intercepts = self.coefs_, self.intercepts_
+        else:
+            coefs = [c[m] for c in self.coefs_]
+            intercepts = [b[m] for b in self.intercepts_]
+        return coefs, intercepts, self._optimizer_states[m], self._histories[m]
+
+    def _fit_network(
+        self, layout, X, Y, sample_weight, log_det, seeds, previous, incremental
+    ):
+        """Train one network on standardised data.
+
+        Returns its numpy state ``(coefs, intercepts, optimizer_state,
+        history)`` and the training status (see :func:`train`).
+        """
+        torch_seed, split_seed, init_seed = seeds
         X_val = Y_val = w_val = None
         if self.early_stopping and not incremental:
             train_idx, val_idx = validation_split(
@@ -453,11 +617,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         device = torch.device(self.device)
         generator = torch.Generator().manual_seed(int(torch_seed))
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        if first_pass:
-            x_mean, x_scale = weighted_mean_std(X, sample_weight)
-            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
+        early_stopping = bool(self.early_stopping) and not incremental
+        if previous is None:
             loc, scale = init_components(
-                (Y - y_mean) / y_scale,
+                Y,
                 sample_weight,
                 layout.n_components,
                 np.random.RandomState(init_seed),
@@ -465,40 +628,32 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             )
             params = layout.init_params(generator, dtype, loc, scale).to(device)
             optimizer = AdamState.zeros_like(params, float(self.learning_rate_init))
-            history = History(
-                early_stopping=bool(self.early_stopping) and not incremental
-            )
+            history = History(early_stopping=early_stopping)
         else:
-            x_mean, x_scale = self._x_mean, self._x_scale
-            y_mean, y_scale = self._y_mean, self._y_scale
-            params = layout.from_numpy(self.coefs_, self.intercepts_, dtype).to(device)
-            optimizer = AdamState.from_numpy(self._optimizer_state, device)
+            coefs, intercepts, state, old = previous
+            params = layout.from_numpy(coefs, intercepts, dtype).to(device)
+            optimizer = AdamState.from_numpy(state, device)
             optimizer.m, optimizer.v = optimizer.m.to(dtype), optimizer.v.to(dtype)
             history = History(
-                early_stopping=bool(self.early_stopping) and not incremental,
-                loss_curve=list(self.loss_curve_),
+                early_stopping=early_stopping,
+                loss_curve=list(old.loss_curve),
                 validation_scores=(
                     None
-                    if self.validation_scores_ is None
-                    else list(self.validation_scores_)
+                    if old.validation_scores is None
+                    else list(old.validation_scores)
                 ),
-                best_loss=self.best_loss_,
-                best_validation_score=self.best_validation_score_,
+                best_loss=old.best_loss,
+                best_validation_score=old.best_validation_score,
                 no_improvement_count=0,
-                n_iter=self.n_iter_,
+                n_iter=old.n_iter,
             )
 
         def to_tensor(a):
             return torch.from_numpy(np.ascontiguousarray(a, dtype=X.dtype)).to(device)
 
-        data = TrainingData(
-            X=to_tensor((X - x_mean) / x_scale),
-            Y=to_tensor((Y - y_mean) / y_scale),
-            w=to_tensor(sample_weight),
-        )
+        data = TrainingData(X=to_tensor(X), Y=to_tensor(Y), w=to_tensor(sample_weight))
         if X_val is not None:
-            data.X_val = to_tensor((X_val - x_mean) / x_scale)
-            data.Y_val = to_tensor((Y_val - y_mean) / y_scale)
+            data.X_val, data.Y_val = to_tensor(X_val), to_tensor(Y_val)
             data.w_val = to_tensor(w_val)
 
         n_train = X.shape[0]
@@ -514,14 +669,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             batch_size=batch_size,
             alpha=float(self.alpha),
             clip_grad_norm=self.clip_grad_norm,
-            log_det=float(np.log(y_scale).sum()),
+            log_det=log_det,
             generator=generator,
             input_noise=self._input_noise_level(self.input_noise, n_train, layout),
-            target_noise=self._target_noise_level(
-                self.target_noise, (Y - y_mean) / y_scale
-            ),
+            target_noise=self._target_noise_level(self.target_noise, Y),
         )
-        train(
+        status = train(
             trainer,
             data,
             history,
@@ -531,22 +684,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             verbose=self.verbose,
             stopping=not incremental,
         )
-
-        # Commit the fitted state (numpy and plain values only).
-        self._network_layout = layout
-        self._x_mean, self._x_scale = x_mean, x_scale
-        self._y_mean, self._y_scale = y_mean, y_scale
-        self._y_ndim = y.ndim
-        self.n_outputs_ = Y.shape[1]
-        self.coefs_, self.intercepts_ = layout.to_numpy(trainer.params)
-        self._optimizer_state = trainer.optimizer.to_numpy()
-        self.t_ = trainer.optimizer.t
-        self.n_iter_ = history.n_iter
-        self.loss_curve_ = history.loss_curve
-        self.loss_ = history.loss_curve[-1]
-        self.best_loss_ = history.best_loss
-        self.validation_scores_ = history.validation_scores
-        self.best_validation_score_ = history.best_validation_score
+        coefs, intercepts = layout.to_numpy(trainer.params)
+        return coefs, intercepts, trainer.optimizer.to_numpy(), history, status
 
     # --------------------------------------------------------------- prediction
 
@@ -582,16 +721,23 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Xs = ((X - self._x_mean) / self._x_scale).astype(dtype, copy=False)
         device = self.device
         if device == "cpu" or torch.device(device).type == "cpu":
+            # numpy broadcasts over a leading network axis when there is one
             logits, loc, scale = layout.forward_numpy(self.coefs_, self.intercepts_, Xs)
         else:
+            X_t = torch.from_numpy(Xs)
+            outputs = []
             with torch.inference_mode():
-                params = layout.from_numpy(
-                    self.coefs_, self.intercepts_, torch.from_numpy(Xs).dtype
-                ).to(device)
-                logits, loc, scale = (
-                    t.cpu().numpy()
-                    for t in layout.forward(params, torch.from_numpy(Xs).to(device))
-                )
+                for m in range(self.n_networks_):
+                    coefs, intercepts = self._network_state(m)[:2]
+                    params = layout.from_numpy(coefs, intercepts, X_t.dtype)
+                    out = layout.forward(params.to(device), X_t.to(device))
+                    outputs.append([t.cpu().numpy() for t in out])
+            logits, loc, scale = (
+                out[0] if self.n_networks_ == 1 else np.stack(out)
+                for out in zip(*outputs, strict=True)
+            )
+        if self.n_networks_ > 1:
+            logits, loc, scale = _pool_networks(logits, loc, scale)
         logits = np.asarray(logits, dtype=np.float64)
         means = loc.astype(np.float64) * self._y_scale + self._y_mean
         scales = scale.astype(np.float64) * self._y_scale

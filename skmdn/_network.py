@@ -181,12 +181,12 @@ class NetworkLayout:
         return flat.to(dtype)
 
     def split_head(self, out):
-        """Split head outputs ``(n, n_head)`` into logits, means and raw scales."""
+        """Split head outputs ``(..., n_head)`` into logits, means and raw scales."""
         K, D = self.n_components, self.n_outputs
-        n = out.shape[0]
-        logits = out[:, :K]
-        loc = out[:, K : K + K * D].reshape(n, K, D)
-        raw_scale = out[:, K + K * D :].reshape(n, K, D)
+        lead = out.shape[:-1]
+        logits = out[..., :K]
+        loc = out[..., K : K + K * D].reshape(*lead, K, D)
+        raw_scale = out[..., K + K * D :].reshape(*lead, K, D)
         return logits, loc, raw_scale
 
     def forward(self, flat, X):
@@ -259,15 +259,19 @@ class NetworkLayout:
         return loss
 
     def forward_numpy(self, coefs, intercepts, X):
-        """Compute :meth:`forward` in numpy, for fast CPU prediction."""
+        """Compute :meth:`forward` in numpy, for fast CPU prediction.
+
+        Weights with a leading axis of ``M`` networks, ``(M, fan_in, fan_out)``
+        and biases ``(M, fan_out)``, give outputs with that leading axis.
+        """
         act = ACTIVATIONS[self.activation][1]
         h = X
         for weight, bias in zip(coefs[:-1], intercepts[:-1], strict=True):
             h = h @ weight
-            h += bias
+            h += bias[..., None, :]
             h = act(h)
         out = h @ coefs[-1]
-        out += intercepts[-1]
+        out += intercepts[-1][..., None, :]
         logits, loc, raw = self.split_head(out)
         scale = _softplus_np(raw) + self.min_scale
         return logits, loc, scale

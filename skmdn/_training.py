@@ -7,12 +7,10 @@ arrays and tensors and return plain results, so the loop is testable alone.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 
 from skmdn._mixture import log_prob
 
@@ -444,13 +442,15 @@ def train(
 
     Returns
     -------
-    converged : bool
-        Whether training stopped before ``max_iter`` epochs.
+    status : {'converged', 'max_iter', 'interrupted'}
+        Why training ended: no progress for ``n_iter_no_change`` epochs,
+        ``max_iter`` epochs run, or a ``KeyboardInterrupt`` (the best
+        parameters so far are kept).
     """
     early_stopping = history.early_stopping
     best_params = trainer.params.clone() if early_stopping else None
     rollbacks = 0
-    converged = False
+    status = "max_iter"
     epoch = 0
     try:
         while epoch < max_iter:
@@ -494,7 +494,7 @@ def train(
                     msg += f", validation log-likelihood = {val_score:.8f}"
                 print(msg)
             if stopping and history.no_improvement_count > n_iter_no_change:
-                converged = True
+                status = "converged"
                 if verbose:
                     what = "Validation score" if early_stopping else "Training loss"
                     print(
@@ -503,15 +503,7 @@ def train(
                     )
                 break
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by the user.", stacklevel=3)
-        converged = True
-    if stopping and not converged:
-        warnings.warn(
-            f"Maximum iterations ({max_iter}) reached and the optimization hasn't "
-            "converged yet.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+        status = "interrupted"
     if early_stopping:
         trainer.params.copy_(best_params)
-    return converged
+    return status

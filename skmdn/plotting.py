@@ -890,25 +890,27 @@ class LossCurveDisplay:
     target units (the training loss also includes the L2 penalty), so they
     share an axis; lower is better. The validation curve exists only for
     models fitted with ``early_stopping=True``; its best epoch, whose weights
-    the model keeps, is marked. Build it with :meth:`from_estimator`.
+    the model keeps, is marked. An ensemble (``n_networks_ > 1``) draws one
+    curve of each kind per network. Build it with :meth:`from_estimator`.
 
     Parameters
     ----------
-    loss_curve : ndarray of shape (n_epochs,)
-        Training loss per epoch.
-    validation_loss : ndarray of shape (n_epochs,), default=None
-        Validation negative log-likelihood per epoch; None when there is no
-        validation set.
+    loss_curve : ndarray of shape (n_epochs,) or list of such arrays
+        Training loss per epoch, or one such curve per network.
+    validation_loss : ndarray of shape (n_epochs,) or list of such arrays, \
+            default=None
+        Validation negative log-likelihood per epoch (per network); None
+        when there is no validation set.
 
     Attributes
     ----------
-    train_line_ : matplotlib.lines.Line2D
-        The training curve.
-    validation_line_ : matplotlib.lines.Line2D or None
-        The validation curve; None without validation losses.
-    best_line_ : matplotlib.lines.Line2D or None
-        Vertical line at the best validation epoch; None without validation
-        losses.
+    train_line_ : matplotlib.lines.Line2D or list of Line2D
+        The training curve; a list with one per network for several curves.
+    validation_line_ : matplotlib.lines.Line2D, list of Line2D or None
+        The validation curve(s); None without validation losses.
+    best_line_ : matplotlib.lines.Line2D, list of Line2D or None
+        Vertical line(s) at the best validation epoch; None without
+        validation losses.
     ax_ : matplotlib.axes.Axes
         Axes with the plot.
     figure_ : matplotlib.figure.Figure
@@ -951,22 +953,48 @@ class LossCurveDisplay:
             Object that stores the computed values and the artists.
         """
         ax = _get_ax(ax)
-        loss = np.asarray(self.loss_curve, dtype=np.float64)
-        epochs = np.arange(1, len(loss) + 1)
-        (self.train_line_,) = ax.plot(epochs, loss, label="training loss")
+        losses = _curves(self.loss_curve)
+        single = len(losses) == 1
+        suffix = "" if single else f" ({len(losses)} networks)"
+        alpha = 1.0 if single else 0.6
+        train_lines = [
+            ax.plot(
+                np.arange(1, len(loss) + 1),
+                loss,
+                color="C0",
+                alpha=alpha,
+                label="training loss" + suffix if i == 0 else "_nolegend_",
+            )[0]
+            for i, loss in enumerate(losses)
+        ]
+        self.train_line_ = train_lines[0] if single else train_lines
         self.validation_line_ = self.best_line_ = None
         if self.validation_loss is not None:
-            val = np.asarray(self.validation_loss, dtype=np.float64)
-            val_epochs = np.arange(1, len(val) + 1)
-            (self.validation_line_,) = ax.plot(val_epochs, val, label="validation loss")
-            best = int(val_epochs[np.nanargmin(val)])
-            self.best_line_ = ax.axvline(
-                best,
-                color="0.4",
-                linestyle=":",
-                linewidth=1,
-                label=f"best epoch ({best})",
-            )
+            val_lines, best_lines = [], []
+            for i, val in enumerate(_curves(self.validation_loss)):
+                val_epochs = np.arange(1, len(val) + 1)
+                val_lines.append(
+                    ax.plot(
+                        val_epochs,
+                        val,
+                        color="C1",
+                        alpha=alpha,
+                        label="validation loss" + suffix if i == 0 else "_nolegend_",
+                    )[0]
+                )
+                best = int(val_epochs[np.nanargmin(val)])
+                label = f"best epoch ({best})" if single else "best epochs"
+                best_lines.append(
+                    ax.axvline(
+                        best,
+                        color="0.4",
+                        linestyle=":",
+                        linewidth=1,
+                        label=label if i == 0 else "_nolegend_",
+                    )
+                )
+            self.validation_line_ = val_lines[0] if single else val_lines
+            self.best_line_ = best_lines[0] if single else best_lines
         ax.set_xlabel("epoch")
         ax.set_ylabel("negative log-likelihood per row")
         if legend:
@@ -999,11 +1027,16 @@ class LossCurveDisplay:
                 "estimator must be an MDNRegressor (or a pipeline or search ending "
                 f"in one) with a loss_curve_; got {type(model).__name__}."
             )
+        losses = _curves(model.loss_curve_)
         scores = getattr(model, "validation_scores_", None)
-        disp = cls(
-            loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
-            validation_loss=None
-            if scores is None
-            else -np.asarray(scores, dtype=np.float64),
-        )
-        return disp.plot(ax=ax)
+        val = None if scores is None else [-c for c in _curves(scores)]
+        if len(losses) == 1:
+            losses, val = losses[0], None if val is None else val[0]
+        return cls(loss_curve=losses, validation_loss=val).plot(ax=ax)
+
+
+def _curves(values):
+    """One float array per curve, from a curve or a list of curves."""
+    if len(values) and np.ndim(values[0]) == 0:
+        return [np.asarray(values, dtype=np.float64)]
+    return [np.asarray(curve, dtype=np.float64) for curve in values]

@@ -35,6 +35,7 @@ def _fast(**params):
     # small and deterministic: no early stopping and no noise regularisation,
     # unless a test asks for them
     params = {
+        "n_networks": 1,
         "max_iter": 5,
         "random_state": 0,
         "hidden_layer_sizes": (16,),
@@ -145,6 +146,7 @@ def test_early_stopping_restores_best_weights(monkeypatch):
     monkeypatch.setattr(skmdn._estimator, "validation_split", recording_split)
     est = MDNRegressor(
         n_components=3,
+        n_networks=1,
         hidden_layer_sizes=(16,),
         early_stopping=True,
         validation_fraction=0.25,
@@ -223,7 +225,7 @@ def test_compute_dtype_follows_input(dtype):
     X, y = _regression()
     est = _fast().fit(X.astype(dtype), y.astype(dtype))
     assert all(c.dtype == dtype for c in est.coefs_)
-    assert est._optimizer_state["m"].dtype == dtype
+    assert est._optimizer_states[0]["m"].dtype == dtype
     pred = est.predict(X.astype(dtype))
     assert pred.dtype == np.float64
     # float32 and float64 fits describe nearly the same model
@@ -357,7 +359,7 @@ def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(monkeypatch)
     est.fit(X, y)
     assert est.n_iter_ == 4
     assert np.isfinite(est.loss_curve_).all()
-    assert est._optimizer_state["lr"] == pytest.approx(1e-3)
+    assert est._optimizer_states[0]["lr"] == pytest.approx(1e-3)
     assert np.isfinite(est.predict(X)).all()
 
 
@@ -384,7 +386,9 @@ def test_components_start_spread_over_the_targets():
     rng = np.random.RandomState(0)
     y = np.concatenate([rng.normal(-5, 0.1, 200), rng.normal(5, 0.1, 200)])
     X = rng.normal(size=(400, 1))
-    est = MDNRegressor(n_components=2, max_iter=1, learning_rate_init=1e-6).fit(X, y)
+    est = MDNRegressor(
+        n_components=2, n_networks=1, max_iter=1, learning_rate_init=1e-6
+    ).fit(X, y)
     dist = est.predict_dist(X[:1])
     assert_allclose(np.sort(dist.means.ravel()), [-5, 5], atol=0.5)
     assert_allclose(dist.weights, 0.5, atol=0.05)
@@ -465,3 +469,94 @@ def test_fit_does_not_depend_on_the_units():
     assert scaled.n_iter_ == base.n_iter_
     shift = scaled.log_prob(10 * X - 3, 100 * y + 7) - base.log_prob(X, y)
     assert_allclose(shift, -np.log(100), atol=1e-6)
+
+
+# -- ensembles ---------------------------------------------------------------
+
+
+def _network(est, m):
+    """Network ``m`` of a fitted ensemble, as a one-network estimator."""
+    single = MDNRegressor(n_networks=1)
+    single.__dict__.update(est.__dict__)
+    single.n_networks_ = 1
+    single.coefs_ = [c[m] for c in est.coefs_]
+    single.intercepts_ = [b[m] for b in est.intercepts_]
+    return single
+
+
+def test_ensemble_density_is_the_average_of_its_networks():
+    X, y = _regression()
+    est = _fast(n_networks=3, early_stopping=True).fit(X, y)
+    assert est.n_networks_ == 3
+    assert [c.shape[0] for c in est.coefs_ + est.intercepts_] == [3] * 4
+    dist = est.predict_dist(X[:20])
+    # one exact mixture of M * K components, each network holding mass 1/M
+    assert dist.weights.shape == (20, 3 * 5)
+    assert_allclose(dist.weights.reshape(20, 3, 5).sum(-1), 1 / 3, rtol=1e-12)
+    members = np.array([_network(est, m).log_prob(X[:20], y[:20]) for m in range(3)])
+    expected = np.logaddexp.reduce(members, axis=0) - np.log(3)
+    assert_allclose(est.log_prob(X[:20], y[:20]), expected, rtol=1e-12)
+    assert_allclose(
+        est.predict(X[:20]),
+        np.mean([_network(est, m).predict(X[:20]) for m in range(3)], axis=0),
+        rtol=1e-10,
+    )
+    # the networks differ: own weights, shuffles and validation split
+    assert not np.allclose(est.coefs_[0][0], est.coefs_[0][1])
+    assert len(est.loss_curve_) == len(est.validation_scores_) == 3
+    assert est.n_iter_ == max(len(c) for c in est.loss_curve_)
+    # the first network is the one a single-network fit trains
+    single = _fast(n_networks=1, early_stopping=True).fit(X, y)
+    assert_array_equal(est.coefs_[-1][0], single.coefs_[-1])
+
+
+@pytest.mark.parametrize(("n", "expected"), [(100, 5), (3000, 3), (12000, 1)])
+def test_auto_n_networks_keeps_the_cost_of_one_network_on_10k_rows(n, expected):
+    X, y = _regression(n=n)
+    est = _fast(n_networks="auto", max_iter=1, hidden_layer_sizes=(2,)).fit(X, y)
+    assert est.n_networks_ == expected
+    shape = (expected, 3, 2) if expected > 1 else (3, 2)
+    assert est.coefs_[0].shape == shape
+
+
+def test_ensemble_warm_start_and_partial_fit_continue_every_network():
+    X, y = _regression()
+    est = _fast(n_networks=2, warm_start=True, max_iter=3).fit(X, y)
+    first = [list(c) for c in est.loss_curve_]
+    est.fit(X, y)
+    assert [len(c) for c in est.loss_curve_] == [6, 6]
+    assert [c[:3] for c in est.loss_curve_] == first
+    with pytest.raises(ValueError, match="changed since the last fit"):
+        est.set_params(n_networks=3).fit(X, y)
+    stream = _fast(n_networks=2)
+    stream.partial_fit(X, y).partial_fit(X, y)
+    assert stream.n_networks_ == 2
+    assert stream.n_iter_ == 2
+
+
+def test_interrupted_ensemble_keeps_the_networks_trained(monkeypatch):
+    X, y = _regression()
+    calls = {"n": 0}
+    real_run_epoch = skmdn._training.Trainer.run_epoch
+
+    def interrupted_run_epoch(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 5:  # during the second network's second epoch
+            raise KeyboardInterrupt
+        return real_run_epoch(self, *args)
+
+    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", interrupted_run_epoch)
+    est = _fast(n_networks=3, max_iter=3, early_stopping=True)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.fit(X, y)
+    assert est.n_networks_ == 2
+    assert [len(c) for c in est.loss_curve_] == [3, 1]
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_ensemble_warns_about_convergence_once():
+    X, y = _regression()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _fast(n_networks=3, max_iter=2).fit(X, y)
+    assert [type(w.message) for w in caught] == [ConvergenceWarning]

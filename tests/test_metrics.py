@@ -120,7 +120,9 @@ def _simplest_within_one_standard_error(cv_results):
 
 def _grid_search(X, y):
     grid = GridSearchCV(
-        MDNRegressor(hidden_layer_sizes=(32,), n_iter_no_change=30, random_state=0),
+        MDNRegressor(
+            n_networks=1, hidden_layer_sizes=(32,), n_iter_no_change=30, random_state=0
+        ),
         {"n_components": [1, 3, 5]},
         scoring=log_likelihood_scorer,
         cv=KFold(3, shuffle=True, random_state=0),

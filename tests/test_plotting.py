@@ -34,6 +34,7 @@ def close_figures():
 def _fit(X, y, **params):
     params = {
         "n_components": 3,
+        "n_networks": 1,
         "max_iter": 15,
         "early_stopping": False,
         "random_state": 0,
@@ -279,7 +280,9 @@ def test_loss_curve_display_with_validation_in_search(data):
     search = GridSearchCV(
         make_pipeline(
             StandardScaler(),
-            MDNRegressor(max_iter=10, early_stopping=True, random_state=0),
+            MDNRegressor(
+                n_networks=1, max_iter=10, early_stopping=True, random_state=0
+            ),
         ),
         {"mdnregressor__n_components": [1, 2]},
         cv=2,
@@ -295,6 +298,26 @@ def test_loss_curve_display_with_validation_in_search(data):
     assert disp.best_line_.get_xdata()[0] == best
     labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
     assert "validation loss" in labels
+
+
+def test_loss_curve_display_draws_every_network_of_an_ensemble(data):
+    X, y = data
+    mdn = _fit(X, y, n_networks=3, early_stopping=True, max_iter=6)
+    disp = LossCurveDisplay.from_estimator(mdn)
+    assert len(disp.train_line_) == len(disp.validation_line_) == 3
+    for line, curve in zip(disp.validation_line_, mdn.validation_scores_, strict=True):
+        np.testing.assert_allclose(line.get_ydata(), -np.asarray(curve))
+    best = [int(np.argmax(c)) + 1 for c in mdn.validation_scores_]
+    assert [b.get_xdata()[0] for b in disp.best_line_] == best
+    labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
+    assert labels == [
+        "training loss (3 networks)",
+        "validation loss (3 networks)",
+        "best epochs",
+    ]
+    without = LossCurveDisplay.from_estimator(_fit(X, y, n_networks=2))
+    assert without.validation_line_ is None
+    assert len(without.train_line_) == 2
 
 
 def test_loss_curve_display_errors():
