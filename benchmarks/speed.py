@@ -52,6 +52,7 @@ def skmdn_fitter(X, Y, epochs, batch_size, dtype=None):
     def fit():
         MDNRegressor(
             n_components=K,
+            n_networks=1,  # like for like with the one reference network
             hidden_layer_sizes=HIDDEN,
             batch_size=batch_size,
             max_iter=epochs,
@@ -180,12 +181,20 @@ def bench_predict(n_train, quick):
 
     X, Y = make_data(n_train)
     y = Y[:, 0]
-    est = MDNRegressor(
-        n_components=K, hidden_layer_sizes=HIDDEN, max_iter=2, random_state=0
+    est, ensemble = (
+        MDNRegressor(
+            n_components=K,
+            n_networks=m,
+            hidden_layer_sizes=HIDDEN,
+            max_iter=2,
+            random_state=0,
+        )
+        for m in (1, 5)
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(X, y)
+        ensemble.fit(X, y)
         mlp = MLPRegressor(
             hidden_layer_sizes=HIDDEN, activation="tanh", max_iter=2
         ).fit(X, y)
@@ -197,6 +206,9 @@ def bench_predict(n_train, quick):
         Xq = make_data(n_rows, seed=1)[0]
         lat = {
             "skmdn predict": median_latency(lambda Xq=Xq: est.predict(Xq), calls),
+            "skmdn predict, 5 networks": median_latency(
+                lambda Xq=Xq: ensemble.predict(Xq), calls
+            ),
             "MLPRegressor predict": median_latency(
                 lambda Xq=Xq: mlp.predict(Xq), calls
             ),
@@ -233,6 +245,7 @@ def scaling_point(n, n_components=K, D=1, epochs=(1, 3)):
     def fit_time(n_epochs):
         est = MDNRegressor(
             n_components=n_components,
+            n_networks=1,
             hidden_layer_sizes=HIDDEN,
             batch_size=256,
             max_iter=n_epochs,
@@ -283,7 +296,8 @@ before = rss("VmRSS:")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     MDNRegressor(
-        n_components={K}, max_iter=1, early_stopping=False, random_state=0
+        n_components={K}, n_networks=1, max_iter=1, early_stopping=False,
+        random_state=0,
     ).fit(X, Y[:, 0])
 print(before, rss("VmHWM:"), X.nbytes + Y.nbytes)
 """

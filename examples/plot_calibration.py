@@ -53,6 +53,8 @@ mdn = MDNRegressor(n_components=2, random_state=0).fit(X, y)
 
 overfit = MDNRegressor(
     n_components=2,
+    n_networks=1,  # an ensemble would average much of the over-fitting away
+    early_stopping=False,
     learning_rate_init=1e-2,
     max_iter=1000,
     n_iter_no_change=np.inf,

@@ -114,7 +114,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         mostly removes the variance of a single fit, which matters most on
         small data sets. 'auto' uses ``10000 // n_samples`` networks, clipped
         to [1, 5]: the cost of about one network on 10,000 rows, so data sets
-        of 10,000 rows or more get a single network.
+        of 10,000 rows or more get a single network. The number is fixed by
+        the first call to ``fit`` (or ``partial_fit``); warm starts keep it.
 
     hidden_layer_sizes : array-like of shape (n_layers,), default=(64, 64)
         Width of each hidden layer of the trunk; ``()`` gives a linear model
