@@ -560,7 +560,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.n_networks_ = n_networks
         self._optimizer_states = [state for _, _, state, _ in members]
-        self._histories = [history for _, _, _, history in members]
+        histories = [history for _, _, _, history in members]
         if n_networks == 1:
             self.coefs_, self.intercepts_ = members[0][0], members[0][1]
         else:
@@ -572,31 +572,42 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 np.stack(b) for b in zip(*(mb[1] for mb in members), strict=True)
             ]
         self.t_ = max(state["t"] for state in self._optimizer_states)
-        self.n_iter_ = max(history.n_iter for history in self._histories)
+        self.n_iter_ = max(history.n_iter for history in histories)
 
         def per_network(values):
             if all(v is None for v in values):
                 return None  # the attribute does not apply (early stopping or not)
             return values[0] if n_networks == 1 else values
 
-        self.loss_curve_ = per_network([h.loss_curve for h in self._histories])
-        self.loss_ = per_network([h.loss_curve[-1] for h in self._histories])
-        self.best_loss_ = per_network([h.best_loss for h in self._histories])
-        self.validation_scores_ = per_network(
-            [h.validation_scores for h in self._histories]
-        )
+        self.loss_curve_ = per_network([h.loss_curve for h in histories])
+        self.loss_ = per_network([h.loss_curve[-1] for h in histories])
+        self.best_loss_ = per_network([h.best_loss for h in histories])
+        self.validation_scores_ = per_network([h.validation_scores for h in histories])
         self.best_validation_score_ = per_network(
-            [h.best_validation_score for h in self._histories]
+            [h.best_validation_score for h in histories]
         )
 
     def _network_state(self, m):
         """Weights, optimiser state and history of network ``m`` (a warm start)."""
+
+        def pick(value):
+            return value if self.n_networks_ == 1 or value is None else value[m]
+
         if self.n_networks_ == 1:
             coefs, intercepts = self.coefs_, self.intercepts_
         else:
             coefs = [c[m] for c in self.coefs_]
             intercepts = [b[m] for b in self.intercepts_]
-        return coefs, intercepts, self._optimizer_states[m], self._histories[m]
+        loss_curve = pick(self.loss_curve_)
+        history = History(
+            early_stopping=self.validation_scores_ is not None,
+            loss_curve=loss_curve,
+            validation_scores=pick(self.validation_scores_),
+            best_loss=pick(self.best_loss_),
+            best_validation_score=pick(self.best_validation_score_),
+            n_iter=len(loss_curve),
+        )
+        return coefs, intercepts, self._optimizer_states[m], history
 
     def _fit_network(
         self, layout, X, Y, sample_weight, log_det, seeds, previous, incremental
