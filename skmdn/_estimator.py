@@ -243,11 +243,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Weight matrices, ``coefs_[i]`` of shape (fan_in, fan_out), as in
         :class:`~sklearn.neural_network.MLPRegressor`; the last one is the
         mixture head. With several networks, each has a leading network
-        axis: (n_networks_, fan_in, fan_out).
+        axis, ``(n_networks_, fan_in, fan_out)``.
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` of shape (fan_out,), or
-        (n_networks_, fan_out) with several networks.
+        ``(n_networks_, fan_out)`` with several networks.
 
     See Also
     --------
