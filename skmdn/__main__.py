@@ -81,7 +81,7 @@ def main(argv=None):
         print(
             f"  n_components={k}: held-out log-likelihood {ll:+.4f} nats/row, "
             f"R^2 {est.score(X_test, y_test):.3f}, fit {seconds:.1f} s "
-            f"({est.n_iter_} epochs)"
+            f"({est.n_networks_} network(s), up to {est.n_iter_} epochs each)"
         )
         fitted[k] = est
     if not args.no_png:
