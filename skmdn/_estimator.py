@@ -531,6 +531,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                     break  # keep the networks trained before the interruption
                 members.append(previous)  # unchanged by this call
                 continue
+            if self.verbose and n_networks > 1:
+                print(f"Network {m + 1} of {n_networks}")
             # every network draws its own weights, shuffles, noise and split
             seeds = np.random.SeedSequence([base_seed, step, m]).generate_state(3)
             *state, status = self._fit_network(

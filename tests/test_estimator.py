@@ -554,6 +554,14 @@ def test_interrupted_ensemble_keeps_the_networks_trained(monkeypatch):
     assert np.isfinite(est.predict(X)).all()
 
 
+def test_verbose_ensemble_names_each_network(capsys):
+    X, y = _regression()
+    _fast(n_networks=2, max_iter=1, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.index("Network 1 of 2") < out.index("Network 2 of 2")
+    assert out.count("Iteration 1, loss = ") == 2
+
+
 def test_ensemble_warns_about_convergence_once():
     X, y = _regression()
     with warnings.catch_warnings(record=True) as caught:
