@@ -6,56 +6,27 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp, ndtr
+from scipy.special import ndtr
 from sklearn.utils import check_random_state
 
 from skmdn import _numerics
 
-_LOG_2PI = np.log(2.0 * np.pi)
-# Rows per block in the (rows x candidate targets) density, to bound memory.
-_CROSS_BLOCK = 1 << 22
 
+def check_targets(y, n, D, name="y"):
+    """``y`` as an (n, D) float array paired with ``n`` rows of ``D`` targets.
 
-def _component_logpdf(means, scales, y):
-    """``log N(y; means_k, scales_k)``: means/scales (..., K, D), y (..., D)."""
-    z = (y[..., None, :] - means) / scales
-    D = means.shape[-1]
-    return (
-        -0.5 * np.einsum("...d,...d->...", z, z)
-        - np.log(scales).sum(-1)
-        - (0.5 * D * _LOG_2PI)
-    )
-
-
-def _log_weights(weights):
-    with np.errstate(divide="ignore"):
-        return np.log(weights)
-
-
-def cross_logpdf(weights, means, scales, Y):
-    """Log-density of every candidate target under every row's mixture.
-
-    Parameters
-    ----------
-    weights : ndarray of shape (n, K)
-    means, scales : ndarray of shape (n, K, D)
-    Y : ndarray of shape (m, D)
-
-    Returns
-    -------
-    ndarray of shape (n, m)
+    A 1-D ``y`` is accepted for one target. Raises ``ValueError`` otherwise.
     """
-    n, K, D = means.shape
-    m = Y.shape[0]
-    out = np.empty((n, m))
-    log_w = _log_weights(weights)
-    step = max(1, _CROSS_BLOCK // max(1, m * K * D))
-    for start in range(0, n, step):
-        sl = slice(start, start + step)
-        # (rows, 1, K, D) against (1, m, 1, D)
-        comp = _component_logpdf(means[sl, None], scales[sl, None], Y[None, :, :])
-        out[sl] = logsumexp(log_w[sl, None, :] + comp, axis=-1)
-    return out
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1 and D == 1:
+        y = y[:, None]
+    if y.shape != (n, D):
+        raise ValueError(
+            f"{name} must have shape ({n}, {D})"
+            + (f" or ({n},)" if D == 1 else "")
+            + f" to pair with the rows; got {y.shape}."
+        )
+    return y
 
 
 class Modes(NamedTuple):
@@ -194,20 +165,6 @@ class MixtureDistribution:
         """Drop the target axis of ``(n, D)`` results when ``squeeze``."""
         return a[..., 0] if self.squeeze else a
 
-    def _as_targets(self, y, name="y"):
-        """``y`` as an (n, D) float array paired with the rows."""
-        y = np.asarray(y, dtype=np.float64)
-        n, D = len(self), self.n_outputs
-        if y.ndim == 1 and D == 1:
-            y = y[:, None]
-        if y.shape != (n, D):
-            raise ValueError(
-                f"{name} must have shape ({n}, {D})"
-                + (f" or ({n},)" if D == 1 else "")
-                + f" to pair with the rows; got {y.shape}."
-            )
-        return y
-
     def _broadcast_rows(self, a, name):
         """Scalars or per-row / per-target arrays broadcast to (n, D)."""
         a = np.asarray(a, dtype=np.float64)
@@ -314,9 +271,8 @@ class MixtureDistribution:
         ndarray of shape (n_samples,)
             Joint log-density over the targets.
         """
-        y = self._as_targets(y)
-        comp = _component_logpdf(self.means, self.scales, y)
-        return logsumexp(_log_weights(self.weights) + comp, axis=1)
+        y = check_targets(y, len(self), self.n_outputs)
+        return _numerics.logpdf(self.weights, self.means, self.scales, y)
 
     def pdf(self, y):
         """Density of ``y[i]`` under row ``i``'s mixture.
@@ -333,6 +289,35 @@ class MixtureDistribution:
         """
         return np.exp(self.logpdf(y))
 
+    def cross_logpdf(self, y):
+        """Log-density of every candidate target under every row's mixture.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_candidates,) or (n_candidates, n_outputs)
+            Candidate targets, e.g. a grid; a 1-D ``y`` is allowed for one
+            target.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_candidates)
+            ``log p_i(y[j])`` for row ``i`` and candidate ``j``, computed in
+            blocks of rows so that memory stays bounded.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` does not have ``n_outputs`` columns.
+        """
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1 and self.n_outputs == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"y must have shape (n_candidates, {self.n_outputs}); got {y.shape}."
+            )
+        return _numerics.cross_logpdf(self.weights, self.means, self.scales, y)
+
     def cdf(self, y):
         """Marginal cumulative distribution function of each target.
 
@@ -347,9 +332,7 @@ class MixtureDistribution:
             ``P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        z = (y[:, None, :] - self.means) / self.scales
-        cdf = (self.weights[:, :, None] * ndtr(z)).sum(1)
-        return self._out(np.clip(cdf, 0.0, 1.0))
+        return self._out(_numerics.cdf(self.weights, self.means, self.scales, y))
 
     def ppf(self, q):
         """Marginal quantile function (inverse of :meth:`cdf`) of each target.
@@ -370,6 +353,32 @@ class MixtureDistribution:
         """
         q = self._broadcast_rows(q, "q")
         return self._out(self._quantiles(q[:, None, :])[:, 0, :])
+
+    def quantiles(self, levels):
+        """Marginal quantiles of several levels at once, for every row.
+
+        Parameters
+        ----------
+        levels : float or array-like of shape (n_levels,)
+            Probabilities in [0, 1], the same for every row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_levels) or (n_samples, n_levels, n_outputs)
+            ``out[i, j]`` is the ``levels[j]`` quantile of row ``i`` (of each
+            target); the target axis is dropped when ``squeeze``. Computed as
+            :meth:`ppf`.
+
+        Raises
+        ------
+        ValueError
+            If ``levels`` is not a scalar or 1-D, or lies outside [0, 1].
+        """
+        q = np.atleast_1d(np.asarray(levels, dtype=np.float64))
+        if q.ndim != 1:
+            raise ValueError(f"levels must be a scalar or 1-D; got shape {q.shape}.")
+        grid = np.broadcast_to(q[None, :, None], (len(self), q.size, self.n_outputs))
+        return self._out(self._quantiles(grid))
 
     def _quantiles(self, q):
         """Marginal quantiles for ``q`` of shape (n, m, D); returns (n, m, D)."""

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -18,70 +18,39 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skmdn._distribution import MixtureDistribution, cross_logpdf
-from skmdn._network import ACTIVATIONS, NetworkLayout
-from skmdn._training import (
-    AdamState,
-    History,
-    Trainer,
-    TrainingData,
-    init_components,
-    train,
-    validation_split,
-    weighted_mean_std,
-)
+from skmdn import _numerics
+from skmdn._distribution import MixtureDistribution
+from skmdn._head import MixtureHead
+from skmdn._network import ACTIVATIONS, MLP
+from skmdn._preprocessing import weighted_mean_std
+from skmdn._training import TrainingConfig, fit_network
 
-# batch_size="auto": n_train // 32 rows, at least AUTO_BATCH_MIN (small data
-# sets get enough steps per epoch) and at most AUTO_BATCH_SIZE.
-AUTO_BATCH_SIZE = 256
-AUTO_BATCH_MIN = 32
-# input_noise="auto" is this share of the kernel-density rule of thumb
-# n ** (-1 / (4 + d)) (Rothfuss et al., 2019): the full rule blurs sharp
-# conditional densities and inputs on a grid (yacht); three hundredths still
-# regularise small data sets.
-INPUT_NOISE_FACTOR = 0.03
 # n_networks="auto": as many networks as cost about one network on
 # AUTO_ENSEMBLE_ROWS rows, at most AUTO_MAX_NETWORKS (small data sets gain
 # most from an ensemble and cost least).
 AUTO_ENSEMBLE_ROWS = 10_000
 AUTO_MAX_NETWORKS = 5
-# With target_noise="auto", a target is treated as discrete when it has at
-# most this share of distinct values among the training rows.
-DISCRETE_MAX_SHARE = 0.1
 
 
-def _softmax(logits):
-    z = logits - logits.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
+def _mean(values):
+    """Mean over the networks of a per-network value; None where it does not apply."""
+    if all(v is None for v in values):
+        return None
+    return sum(values) / len(values)
 
 
-def _pool_networks(logits, loc, scale):
-    """One mixture of ``M * K`` components from ``M`` networks' outputs.
-
-    The ensemble's density is the average of the networks' densities, so
-    component ``k`` of network ``m`` gets weight ``pi_mk / M``: its logit is
-    the network's log-softmax minus ``log M``.
-
-    Parameters
-    ----------
-    logits : ndarray of shape (M, n, K)
-    loc, scale : ndarray of shape (M, n, K, D)
-
-    Returns
-    -------
-    logits : ndarray of shape (n, M * K)
-    loc, scale : ndarray of shape (n, M * K, D)
-    """
-    M, n, K = logits.shape
-    logits = logits - logits.max(axis=-1, keepdims=True)
-    logits = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True)) - np.log(M)
-    logits = logits.transpose(1, 0, 2).reshape(n, M * K)
-    loc, scale = (
-        a.transpose(1, 0, 2, 3).reshape(n, M * K, a.shape[-1]) for a in (loc, scale)
-    )
-    return logits, loc, scale
+def _mean_curve(curves):
+    """Per-epoch mean over the networks that ran each epoch; None where none apply."""
+    if all(c is None for c in curves):
+        return None
+    curves = [c for c in curves if c is not None]
+    if len(curves) == 1:
+        return list(curves[0])
+    length = max(len(c) for c in curves)
+    return [
+        sum(values) / len(values)
+        for values in ([c[e] for c in curves if len(c) > e] for e in range(length))
+    ]
 
 
 class MDNRegressor(RegressorMixin, BaseEstimator):
@@ -430,53 +399,44 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             raise
         return self
 
-    def _layout(self, n_features, n_outputs):
-        hidden = self.hidden_layer_sizes
-        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
-        if any(not isinstance(h, Integral) or h < 1 for h in hidden):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers, got {hidden}."
-            )
-        return NetworkLayout(
-            n_features=n_features,
-            hidden_layer_sizes=tuple(int(h) for h in hidden),
-            n_components=int(self.n_components),
-            n_outputs=n_outputs,
-            activation=self.activation,
-            min_scale=float(self.min_scale),
-        )
-
-    @staticmethod
-    def _input_noise_level(noise, n_train, layout):
-        if noise != "auto":
-            return float(noise)
-        dims = layout.n_features + layout.n_outputs
-        return INPUT_NOISE_FACTOR * float(n_train ** (-1.0 / (4.0 + dims)))
-
-    @staticmethod
-    def _target_noise_level(noise, Y_std):
-        """Per-target noise std (standardised units), as a (D, 1) array."""
-        if noise != "auto":
-            return np.full((Y_std.shape[1], 1), float(noise))
-        # Dequantisation: a target with few distinct values (counts, ratings)
-        # gets noise with the variance of a uniform over one step, so the
-        # density cannot collapse onto the discrete values.
-        levels = np.zeros((Y_std.shape[1], 1))
-        for d in range(Y_std.shape[1]):
-            values = np.unique(Y_std[:, d])
-            if 1 < len(values) <= DISCRETE_MAX_SHARE * Y_std.shape[0]:
-                levels[d] = np.median(np.diff(values)) / np.sqrt(12.0)
-        return levels
-
-    def _resolve_n_networks(self, n_samples):
-        if self.n_networks != "auto":
-            return int(self.n_networks)
-        return int(np.clip(AUTO_ENSEMBLE_ROWS // n_samples, 1, AUTO_MAX_NETWORKS))
-
     def _fit_unsafe(self, X, y, sample_weight, incremental):
-        first_pass = not hasattr(self, "coefs_") or (
+        first_pass = not hasattr(self, "_networks") or (
             not self.warm_start and not incremental
         )
+        X, Y, sample_weight, y_ndim = self._validate_fit_data(
+            X, y, sample_weight, first_pass
+        )
+        trunk, head = self._architecture(X.shape[1], Y.shape[1])
+        if first_pass:
+            previous = [None] * self._resolve_n_networks(X.shape[0])
+            # one standardisation for every network, from all the rows given
+            x_mean, x_scale = weighted_mean_std(X, sample_weight)
+            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
+        else:
+            self._check_same_architecture(trunk, head)
+            previous = self._networks
+            x_mean, x_scale = self._x_mean, self._x_scale
+            y_mean, y_scale = self._y_mean, self._y_scale
+        Xs, Ys = (X - x_mean) / x_scale, (Y - y_mean) / y_scale
+        networks = self._fit_networks(
+            trunk,
+            head,
+            (Xs, Ys, sample_weight),
+            log_det=float(np.log(y_scale).sum()),
+            previous=previous,
+            incremental=incremental,
+        )
+        # Commit the fitted state (numpy and plain values only).
+        self._trunk, self._head = trunk, head
+        self._x_mean, self._x_scale = x_mean, x_scale
+        self._y_mean, self._y_scale = y_mean, y_scale
+        self._y_ndim = y_ndim
+        self.n_outputs_ = Y.shape[1]
+        self._networks = networks
+        self._set_public_attributes()
+
+    def _validate_fit_data(self, X, y, sample_weight, reset):
+        """Return ``X``, targets ``(n, D)`` in ``X``'s dtype, weights and ``y.ndim``."""
         X, y = validate_data(
             self,
             X,
@@ -484,227 +444,163 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
             dtype=[np.float64, np.float32],
-            reset=first_pass,
+            reset=reset,
         )
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
         Y = y.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
-        layout = self._layout(X.shape[1], Y.shape[1])
-        if first_pass:
-            n_networks = self._resolve_n_networks(X.shape[0])
-        else:
-            n_networks = self.n_networks_
-            if Y.shape[1] != self.n_outputs_:
-                raise ValueError(
-                    f"y has {Y.shape[1]} targets, but the model was fitted on "
-                    f"{self.n_outputs_}."
-                )
-            if layout != self._network_layout or self.n_networks not in (
-                "auto",
-                n_networks,
-            ):
-                raise ValueError(
-                    "The network's parameters (hidden_layer_sizes, n_components, "
-                    "activation, min_scale, n_networks) changed since the last "
-                    "fit; refit with warm_start=False."
-                )
-
-        rng = check_random_state(self.random_state)
-        step = 0 if first_pass else self.t_
-        base_seed = rng.randint(np.iinfo(np.int32).max)
-        if first_pass:
-            # one standardisation for every network, from all the rows given
-            x_mean, x_scale = weighted_mean_std(X, sample_weight)
-            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
-        else:
-            x_mean, x_scale = self._x_mean, self._x_scale
-            y_mean, y_scale = self._y_mean, self._y_scale
-        Xs, Ys = (X - x_mean) / x_scale, (Y - y_mean) / y_scale
-        log_det = float(np.log(y_scale).sum())
-
-        members, statuses = [], []
-        for m in range(n_networks):
-            previous = None if first_pass else self._network_state(m)
-            if "interrupted" in statuses:
-                if previous is None:
-                    break  # keep the networks trained before the interruption
-                members.append(previous)  # unchanged by this call
-                continue
-            if self.verbose and n_networks > 1:
-                print(f"Network {m + 1} of {n_networks}")
-            # every network draws its own weights, shuffles, noise and split
-            seeds = np.random.SeedSequence([base_seed, step, m]).generate_state(3)
-            *state, status = self._fit_network(
-                layout, Xs, Ys, sample_weight, log_det, seeds, previous, incremental
+        if not reset and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} targets, but the model was fitted on "
+                f"{self.n_outputs_}."
             )
-            members.append(state)
+        return X, Y, sample_weight, y.ndim
+
+    def _architecture(self, n_features, n_outputs):
+        """Return the trunk and the mixture head that the parameters describe."""
+        hidden = self.hidden_layer_sizes
+        hidden = (hidden,) if isinstance(hidden, Integral) else tuple(hidden)
+        if any(not isinstance(h, Integral) or h < 1 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must hold positive integers, got {hidden}."
+            )
+        head = MixtureHead(
+            n_components=int(self.n_components),
+            n_outputs=n_outputs,
+            min_scale=float(self.min_scale),
+        )
+        trunk = MLP(
+            n_features=n_features,
+            hidden_layer_sizes=tuple(int(h) for h in hidden),
+            n_out=head.width,
+            activation=self.activation,
+        )
+        return trunk, head
+
+    def _check_same_architecture(self, trunk, head):
+        if (
+            trunk != self._trunk
+            or head != self._head
+            or self.n_networks not in ("auto", self.n_networks_)
+        ):
+            raise ValueError(
+                "The network's parameters (hidden_layer_sizes, n_components, "
+                "activation, min_scale, n_networks) changed since the last "
+                "fit; refit with warm_start=False."
+            )
+
+    def _resolve_n_networks(self, n_samples):
+        if self.n_networks != "auto":
+            return int(self.n_networks)
+        return int(np.clip(AUTO_ENSEMBLE_ROWS // n_samples, 1, AUTO_MAX_NETWORKS))
+
+    def _training_config(self):
+        return TrainingConfig(
+            learning_rate_init=float(self.learning_rate_init),
+            batch_size=self.batch_size,
+            alpha=float(self.alpha),
+            clip_grad_norm=self.clip_grad_norm,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=bool(self.early_stopping),
+            validation_fraction=self.validation_fraction,
+            input_noise=self.input_noise,
+            target_noise=self.target_noise,
+            verbose=self.verbose,
+        )
+
+    def _fit_networks(self, trunk, head, data, *, log_det, previous, incremental):
+        """Train (or continue) every network; return their states.
+
+        Each network draws its own weights, shuffles, noise and validation
+        split from one seed sequence. A ``KeyboardInterrupt`` keeps the
+        networks trained so far (and, on a warm start, the others unchanged).
+        """
+        config = self._training_config()
+        base_seed = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max
+        )
+        step = 0 if previous[0] is None else self.t_
+        networks, statuses = [], []
+        for m, prev in enumerate(previous):
+            if "interrupted" in statuses:
+                if prev is None:
+                    break  # keep the networks trained before the interruption
+                networks.append(prev)  # unchanged by this call
+                continue
+            if self.verbose and len(previous) > 1:
+                print(f"Network {m + 1} of {len(previous)}")
+            seeds = np.random.SeedSequence([base_seed, step, m]).generate_state(3)
+            state, status = fit_network(
+                trunk,
+                head,
+                *data,
+                config=config,
+                log_det=log_det,
+                seeds=seeds,
+                previous=prev,
+                incremental=incremental,
+                device=self.device,
+            )
+            networks.append(state)
             statuses.append(status)
         if "interrupted" in statuses:
             warnings.warn(
                 "Training interrupted by the user; the best weights so far are kept.",
-                stacklevel=3,
+                stacklevel=4,
             )
         elif not incremental and "max_iter" in statuses:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        n_networks = len(members)
+        return networks
 
-        # Commit the fitted state (numpy and plain values only).
-        self._network_layout = layout
-        self._x_mean, self._x_scale = x_mean, x_scale
-        self._y_mean, self._y_scale = y_mean, y_scale
-        self._y_ndim = y.ndim
-        self.n_outputs_ = Y.shape[1]
-        self.n_networks_ = n_networks
-        self._optimizer_states = [state for _, _, state, _ in members]
-        histories = [history for _, _, _, history in members]
-        if n_networks == 1:
-            self.coefs_, self.intercepts_ = members[0][0], members[0][1]
-        else:
-            # a leading network axis: (M, fan_in, fan_out) and (M, fan_out)
-            self.coefs_ = [
-                np.stack(c) for c in zip(*(mb[0] for mb in members), strict=True)
-            ]
-            self.intercepts_ = [
-                np.stack(b) for b in zip(*(mb[1] for mb in members), strict=True)
-            ]
-        self.t_ = max(state["t"] for state in self._optimizer_states)
-        self.n_iter_ = max(history.n_iter for history in histories)
+    def _set_public_attributes(self):
+        """Derive every public fitted attribute from the per-network states.
 
-        def per_network(values):
-            if all(v is None for v in values):
-                return None  # the attribute does not apply (early stopping or not)
-            return values[0] if n_networks == 1 else values
-
-        self.loss_curve_ = per_network([h.loss_curve for h in histories])
-        self.loss_ = per_network([h.loss_curve[-1] for h in histories])
-        self.best_loss_ = per_network([h.best_loss for h in histories])
-        self.validation_scores_ = per_network([h.validation_scores for h in histories])
-        self.best_validation_score_ = per_network(
+        The weights gain a leading network axis and the histories are summed
+        up over the networks; each network's own history is in ``networks_``.
+        """
+        networks = self._networks
+        histories = [net.history for net in networks]
+        self.n_networks_ = len(networks)
+        self.coefs_ = [
+            np.stack(c) for c in zip(*(n.coefs for n in networks), strict=True)
+        ]
+        self.intercepts_ = [
+            np.stack(b) for b in zip(*(n.intercepts for n in networks), strict=True)
+        ]
+        self.n_iter_ = max(h.n_iter for h in histories)
+        self.t_ = max(n.optimizer["t"] for n in networks)
+        self.networks_ = [
+            Bunch(
+                loss_curve=h.loss_curve,
+                validation_scores=h.validation_scores,
+                loss=h.loss_curve[-1],
+                best_loss=h.best_loss,
+                best_validation_score=h.best_validation_score,
+                n_iter=h.n_iter,
+                t=n.optimizer["t"],
+            )
+            for n, h in zip(networks, histories, strict=True)
+        ]
+        self.loss_curve_ = _mean_curve([h.loss_curve for h in histories])
+        self.loss_ = _mean([h.loss_curve[-1] for h in histories])
+        self.best_loss_ = _mean([h.best_loss for h in histories])
+        self.validation_scores_ = _mean_curve([h.validation_scores for h in histories])
+        self.best_validation_score_ = _mean(
             [h.best_validation_score for h in histories]
         )
-
-    def _network_state(self, m):
-        """Weights, optimiser state and history of network ``m`` (a warm start)."""
-
-        def pick(value):
-            return value if self.n_networks_ == 1 or value is None else value[m]
-
-        if self.n_networks_ == 1:
-            coefs, intercepts = self.coefs_, self.intercepts_
-        else:
-            coefs = [c[m] for c in self.coefs_]
-            intercepts = [b[m] for b in self.intercepts_]
-        loss_curve = pick(self.loss_curve_)
-        history = History(
-            early_stopping=self.validation_scores_ is not None,
-            loss_curve=loss_curve,
-            validation_scores=pick(self.validation_scores_),
-            best_loss=pick(self.best_loss_),
-            best_validation_score=pick(self.best_validation_score_),
-            n_iter=len(loss_curve),
-        )
-        return coefs, intercepts, self._optimizer_states[m], history
-
-    def _fit_network(
-        self, layout, X, Y, sample_weight, log_det, seeds, previous, incremental
-    ):
-        """Train one network on standardised data.
-
-        Returns its numpy state ``(coefs, intercepts, optimizer_state,
-        history)`` and the training status (see :func:`train`).
-        """
-        torch_seed, split_seed, init_seed = seeds
-        X_val = Y_val = w_val = None
-        if self.early_stopping and not incremental:
-            train_idx, val_idx = validation_split(
-                X, Y, sample_weight, self.validation_fraction, split_seed
-            )
-            X_val, Y_val, w_val = X[val_idx], Y[val_idx], sample_weight[val_idx]
-            X, Y, sample_weight = X[train_idx], Y[train_idx], sample_weight[train_idx]
-
-        device = torch.device(self.device)
-        generator = torch.Generator().manual_seed(int(torch_seed))
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        early_stopping = bool(self.early_stopping) and not incremental
-        if previous is None:
-            loc, scale = init_components(
-                Y,
-                sample_weight,
-                layout.n_components,
-                np.random.RandomState(init_seed),
-                layout.min_scale,
-            )
-            params = layout.init_params(generator, dtype, loc, scale).to(device)
-            optimizer = AdamState.zeros_like(params, float(self.learning_rate_init))
-            history = History(early_stopping=early_stopping)
-        else:
-            coefs, intercepts, state, old = previous
-            params = layout.from_numpy(coefs, intercepts, dtype).to(device)
-            optimizer = AdamState.from_numpy(state, device)
-            optimizer.m, optimizer.v = optimizer.m.to(dtype), optimizer.v.to(dtype)
-            history = History(
-                early_stopping=early_stopping,
-                loss_curve=list(old.loss_curve),
-                validation_scores=(
-                    None
-                    if old.validation_scores is None
-                    else list(old.validation_scores)
-                ),
-                best_loss=old.best_loss,
-                best_validation_score=old.best_validation_score,
-                no_improvement_count=0,
-                n_iter=old.n_iter,
-            )
-
-        def to_tensor(a):
-            return torch.from_numpy(np.ascontiguousarray(a, dtype=X.dtype)).to(device)
-
-        data = TrainingData(X=to_tensor(X), Y=to_tensor(Y), w=to_tensor(sample_weight))
-        if X_val is not None:
-            data.X_val, data.Y_val = to_tensor(X_val), to_tensor(Y_val)
-            data.w_val = to_tensor(w_val)
-
-        n_train = X.shape[0]
-        batch_size = (
-            min(AUTO_BATCH_SIZE, max(AUTO_BATCH_MIN, n_train // 32), n_train)
-            if self.batch_size == "auto"
-            else min(self.batch_size, n_train)
-        )
-        trainer = Trainer(
-            layout,
-            params,
-            optimizer,
-            batch_size=batch_size,
-            alpha=float(self.alpha),
-            clip_grad_norm=self.clip_grad_norm,
-            log_det=log_det,
-            generator=generator,
-            input_noise=self._input_noise_level(self.input_noise, n_train, layout),
-            target_noise=self._target_noise_level(self.target_noise, Y),
-        )
-        status = train(
-            trainer,
-            data,
-            history,
-            max_iter=1 if incremental else self.max_iter,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            verbose=self.verbose,
-            stopping=not incremental,
-        )
-        coefs, intercepts = layout.to_numpy(trainer.params)
-        return coefs, intercepts, trainer.optimizer.to_numpy(), history, status
 
     # --------------------------------------------------------------- prediction
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "coefs_")
+        return hasattr(self, "_networks")
 
     def _validate_X_predict(self, X):
         """``validate_data(reset=False)``, with a fast path for plain float arrays.
@@ -727,31 +623,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def _mixture_params(self, X):
-        """Weights (n, K), means and scales (n, K, D) in original target units."""
+        """Weights (n, M*K), means and scales (n, M*K, D) in original target units."""
         check_is_fitted(self)
         X = self._validate_X_predict(X)
-        layout = self._network_layout
         dtype = self.coefs_[0].dtype
         Xs = ((X - self._x_mean) / self._x_scale).astype(dtype, copy=False)
-        device = self.device
-        if device == "cpu" or torch.device(device).type == "cpu":
-            # numpy broadcasts over a leading network axis when there is one
-            logits, loc, scale = layout.forward_numpy(self.coefs_, self.intercepts_, Xs)
-        else:
-            X_t = torch.from_numpy(Xs)
-            outputs = []
-            with torch.inference_mode():
-                for m in range(self.n_networks_):
-                    coefs, intercepts = self._network_state(m)[:2]
-                    params = layout.from_numpy(coefs, intercepts, X_t.dtype)
-                    out = layout.forward(params.to(device), X_t.to(device))
-                    outputs.append([t.cpu().numpy() for t in out])
-            logits, loc, scale = (
-                out[0] if self.n_networks_ == 1 else np.stack(out)
-                for out in zip(*outputs, strict=True)
-            )
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if torch.device(self.device).type != "cpu":
+            out = self._trunk.forward_on_device(coefs, intercepts, Xs, self.device)
+        elif self.n_networks_ == 1:
+            out = self._trunk.forward_numpy(
+                [c[0] for c in coefs], [b[0] for b in intercepts], Xs
+            )[None]
+        else:  # numpy broadcasts over the leading network axis
+            out = self._trunk.forward_numpy(coefs, intercepts, Xs)
+        logits, loc, scale = self._head.params_numpy(out)
         if self.n_networks_ > 1:
-            logits, loc, scale = _pool_networks(logits, loc, scale)
+            logits, loc, scale = _numerics.pool_networks(logits, loc, scale)
+        else:
+            logits, loc, scale = logits[0], loc[0], scale[0]
         logits = np.asarray(logits, dtype=np.float64)
         means = loc.astype(np.float64) * self._y_scale + self._y_mean
         scales = scale.astype(np.float64) * self._y_scale
@@ -760,7 +650,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "The network produced non-finite mixture parameters; the inputs "
                 "may lie extremely far outside the training data."
             )
-        return _softmax(logits), means, scales
+        return _numerics.softmax(logits), means, scales
 
     def predict_dist(self, X):
         """Predict the conditional distribution of the targets for each input.
@@ -824,10 +714,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1:
             raise ValueError(f"quantiles must be a scalar or 1-D; got shape {q.shape}.")
-        dist = self.predict_dist(X)
-        grid = np.broadcast_to(q[None, :, None], (len(dist), q.size, dist.n_outputs))
-        out = dist._quantiles(grid)
-        return out[..., 0] if dist.squeeze else out
+        return self.predict_dist(X).quantiles(q)
 
     def predict_interval(self, X, confidence=0.9):
         """Predict equal-tailed intervals of each target's conditional distribution.
@@ -927,9 +814,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         density : ndarray of shape (n_samples, n_candidates)
             ``p(y[j] | X[i])``, or its logarithm.
         """
-        weights, means, scales = self._mixture_params(X)
-        y = self._check_targets(y)
-        out = cross_logpdf(weights, means, scales, y)
+        dist = self.predict_dist(X)
+        out = dist.cross_logpdf(self._check_targets(y))
         return out if log else np.exp(out)
 
     def sample(self, X, n_samples=1, random_state=None):

@@ -1,9 +1,12 @@
-"""The MDN network: an MLP trunk and one fused mixture head, on a flat parameter vector.
+"""The trunk: an MLP on one flat parameter vector, with a hand-written backward pass.
 
 The parameters of every layer live in one flat vector, so that the optimiser,
 gradient clipping, snapshots and roll-back each act on a single tensor. The
-fitted estimator keeps them as numpy arrays (``coefs_``, ``intercepts_``, in
-``MLPRegressor``'s layout), so a pickled model holds no torch objects.
+trunk knows only its number of outputs and, in training, a gradient at the
+outputs to back-propagate: what the outputs mean is the mixture head's
+business (:mod:`skmdn._head`). The fitted estimator keeps the parameters as
+numpy arrays (``coefs_``, ``intercepts_``, in ``MLPRegressor``'s layout), so
+a pickled model holds no torch objects.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -14,8 +17,6 @@ from itertools import pairwise
 import numpy as np
 import torch
 from scipy.special import expit
-
-from skmdn._mixture import nll_and_head_grad
 
 
 def _np_relu(a):
@@ -61,23 +62,9 @@ _TRAIN_ACTIVATIONS = {
 }
 
 
-def _softplus_np(a):
-    # log(1 + exp(a)), stably; several times faster than np.logaddexp(0, a)
-    out = np.exp(-np.abs(a))
-    np.log1p(out, out=out)
-    out += np.maximum(a, 0)
-    return out
-
-
-def inverse_softplus(a):
-    """Inverse of ``softplus(t) = log(1 + exp(t))`` for positive ``a``."""
-    a = np.asarray(a, dtype=np.float64)
-    return a + np.log(-np.expm1(-a))
-
-
 @dataclass(frozen=True)
-class NetworkLayout:
-    """Shapes of the MDN and the map between its flat vector and its layers.
+class MLP:
+    """Shapes of the MLP and the map between its flat vector and its layers.
 
     Parameters
     ----------
@@ -85,38 +72,26 @@ class NetworkLayout:
         Number of inputs.
     hidden_layer_sizes : tuple of int
         Width of each hidden layer.
-    n_components : int
-        Number of mixture components ``K``.
-    n_outputs : int
-        Number of targets ``D``.
+    n_out : int
+        Width of the (linear) output layer.
     activation : str
-        Key of :data:`ACTIVATIONS`.
-    min_scale : float
-        Floor added to every component scale (standardised target units).
+        Key of :data:`ACTIVATIONS`, for the hidden layers.
     """
 
     n_features: int
     hidden_layer_sizes: tuple
-    n_components: int
-    n_outputs: int
+    n_out: int
     activation: str
-    min_scale: float
-
-    @property
-    def n_head(self):
-        """Width of the output layer: ``K`` logits, ``K*D`` means, ``K*D`` scales."""
-        return self.n_components * (1 + 2 * self.n_outputs)
 
     @property
     def layer_sizes(self):
         """Widths of all layers, input first."""
-        return [self.n_features, *self.hidden_layer_sizes, self.n_head]
+        return [self.n_features, *self.hidden_layer_sizes, self.n_out]
 
     @property
     def shapes(self):
         """``(fan_in, fan_out)`` of every linear layer."""
-        sizes = self.layer_sizes
-        return list(pairwise(sizes))
+        return list(pairwise(self.layer_sizes))
 
     @property
     def n_params(self):
@@ -141,8 +116,8 @@ class NetworkLayout:
             weight.fill_(1.0)
         return mask
 
-    def init_params(self, generator, dtype, loc_bias, scale_bias):
-        """Glorot-uniform weights; head biases place the components on the data.
+    def init_params(self, generator, dtype, out_bias):
+        """Glorot-uniform weights; a small output layer with the given bias.
 
         Parameters
         ----------
@@ -150,10 +125,9 @@ class NetworkLayout:
             Source of randomness.
         dtype : torch.dtype
             Dtype of the returned vector.
-        loc_bias : ndarray of shape (K, D)
-            Initial component means (standardised units).
-        scale_bias : ndarray of shape (K, D)
-            Initial component scales (standardised units), above ``min_scale``.
+        out_bias : ndarray of shape (n_out,)
+            Bias of the output layer. Its weights are a tenth of Glorot's, so
+            every row starts near the output that this bias gives.
 
         Returns
         -------
@@ -166,55 +140,31 @@ class NetworkLayout:
             fan_in, fan_out = weight.shape
             bound = np.sqrt(factor / (fan_in + fan_out))
             if i == len(layers) - 1:
-                # A small head starts every row at the same, data-placed mixture.
                 bound *= 0.1
             weight.copy_(torch.rand(weight.shape, generator=generator) * 2 - 1)
             weight.mul_(bound)
             bias.copy_(torch.rand(bias.shape, generator=generator) * 2 - 1)
             bias.mul_(bound)
-        head_bias = layers[-1][1]
-        K, D = self.n_components, self.n_outputs
-        head_bias[:K] = 0.0  # near-uniform mixing proportions
-        head_bias[K : K + K * D] = torch.as_tensor(loc_bias.reshape(-1))
-        raw = inverse_softplus(np.asarray(scale_bias) - self.min_scale)
-        head_bias[K + K * D :] = torch.as_tensor(raw.reshape(-1))
+        layers[-1][1].copy_(torch.as_tensor(out_bias))
         return flat.to(dtype)
 
-    def split_head(self, out):
-        """Split head outputs ``(..., n_head)`` into logits, means and raw scales."""
-        K, D = self.n_components, self.n_outputs
-        lead = out.shape[:-1]
-        logits = out[..., :K]
-        loc = out[..., K : K + K * D].reshape(*lead, K, D)
-        raw_scale = out[..., K + K * D :].reshape(*lead, K, D)
-        return logits, loc, raw_scale
-
     def forward(self, flat, X):
-        """Mixture parameters for inputs ``X`` (torch; differentiable in ``flat``).
-
-        Returns
-        -------
-        logits : Tensor of shape (n, K)
-        loc : Tensor of shape (n, K, D)
-        scale : Tensor of shape (n, K, D)
-        """
+        """Return the outputs ``(n, n_out)`` for ``X`` (differentiable in ``flat``)."""
         act = ACTIVATIONS[self.activation][0]
         layers = self.unflatten(flat)
         h = X
         for weight, bias in layers[:-1]:
             h = act(torch.addmm(bias, h, weight))
         weight, bias = layers[-1]
-        logits, loc, raw = self.split_head(torch.addmm(bias, h, weight))
-        scale = torch.nn.functional.softplus(raw) + self.min_scale
-        return logits, loc, scale
+        return torch.addmm(bias, h, weight)
 
-    def loss_and_grad(self, layers, grad_layers, X, Y_t, coef):
-        """Weighted NLL of a batch; its gradient is written into ``grad_layers``.
+    def loss_and_grad(self, layers, grad_layers, X, loss_and_out_grad):
+        """Return a loss of the outputs; write its gradient into ``grad_layers``.
 
-        A hand-written backward pass: the closed-form gradient of the mixture
-        NLL at the head (:func:`~skmdn._mixture.nll_and_head_grad`), then one
-        matrix product per weight and input gradient, written straight into
-        the flat gradient vector. No autograd graph is built.
+        A hand-written backward pass: ``loss_and_out_grad`` gives the loss and
+        its gradient at the outputs, then one matrix product per weight and
+        input gradient is written straight into the flat gradient vector. No
+        autograd graph is built.
 
         Parameters
         ----------
@@ -223,15 +173,15 @@ class NetworkLayout:
         grad_layers : list of (Tensor, Tensor)
             ``unflatten(grad)``: overwritten with the gradient.
         X : Tensor of shape (n, n_features)
-        Y_t : Tensor of shape (D, n)
-            Targets, transposed.
-        coef : Tensor of shape (n,)
-            Per-row loss weights ``w_i / sum(w)``.
+        loss_and_out_grad : callable
+            ``out_t -> (loss, grad_t)`` for the transposed outputs ``out_t``
+            of shape (n_out, n) (transposed, so that a head's parts are
+            contiguous rows).
 
         Returns
         -------
         Tensor of shape ()
-            The loss ``-sum_i coef_i log p(y_i | x_i)``.
+            The loss.
         """
         act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
         acts = [X]
@@ -240,11 +190,8 @@ class NetworkLayout:
             h = act(torch.addmm(bias, h, weight))
             acts.append(h)
         weight, bias = layers[-1]
-        # the head is computed transposed, so its parts are contiguous rows
         out_t = torch.addmm(bias.unsqueeze(1), weight.T, h.T)
-        loss, delta_t = nll_and_head_grad(
-            out_t, Y_t, coef, self.n_components, self.min_scale
-        )
+        loss, delta_t = loss_and_out_grad(out_t)
         grad_w, grad_b = grad_layers[-1]
         torch.mm(h.T, delta_t.T, out=grad_w)
         torch.sum(delta_t, 1, out=grad_b)
@@ -262,7 +209,7 @@ class NetworkLayout:
         """Compute :meth:`forward` in numpy, for fast CPU prediction.
 
         Weights with a leading axis of ``M`` networks, ``(M, fan_in, fan_out)``
-        and biases ``(M, fan_out)``, give outputs with that leading axis.
+        and biases ``(M, fan_out)``, give outputs ``(M, n, n_out)``.
         """
         act = ACTIVATIONS[self.activation][1]
         h = X
@@ -272,9 +219,23 @@ class NetworkLayout:
             h = act(h)
         out = h @ coefs[-1]
         out += intercepts[-1][..., None, :]
-        logits, loc, raw = self.split_head(out)
-        scale = _softplus_np(raw) + self.min_scale
-        return logits, loc, scale
+        return out
+
+    def forward_on_device(self, coefs, intercepts, X, device):
+        """Compute :meth:`forward` with torch on ``device``; numpy in and out.
+
+        Weights carry a leading axis of ``M`` networks, as in
+        :meth:`forward_numpy`; the networks run one after another.
+        """
+        X_t = torch.from_numpy(X).to(device)
+        outputs = []
+        with torch.inference_mode():
+            for m in range(coefs[0].shape[0]):
+                flat = self.from_numpy(
+                    [c[m] for c in coefs], [b[m] for b in intercepts], X_t.dtype
+                )
+                outputs.append(self.forward(flat.to(device), X_t).cpu().numpy())
+        return np.stack(outputs)
 
     def to_numpy(self, flat):
         """Copy the flat vector into ``coefs`` and ``intercepts`` lists of arrays."""

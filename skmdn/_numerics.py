@@ -1,7 +1,11 @@
-"""Vectorised numerics of Gaussian mixtures: quantiles, modes, HPD sets, CRPS.
+"""The numpy mixture maths: densities, cdfs, pooling, quantiles, modes, HPD, CRPS.
 
-One-dimensional routines take ``P`` independent problems at once, each a
-mixture given by rows of ``w``, ``mu`` and ``s`` of shape (P, K).
+The only numpy source of Gaussian-mixture maths in skmdn: the distribution,
+the estimator's prediction path, the metrics and the plots call it. It imports
+no torch. A mixture is given by ``weights`` (..., K), ``means`` and ``scales``
+(..., K, D) (diagonal covariances). The one-dimensional solvers take ``P``
+independent problems at once, each a mixture given by rows of ``w``, ``mu``
+and ``s`` of shape (P, K).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -10,11 +14,14 @@ import numpy as np
 import torch
 from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 
-_LOG_2PI = np.log(2.0 * np.pi)
+LOG_2PI = np.log(2.0 * np.pi)
+_LOG_2PI = LOG_2PI  # TODO(restructure): the solvers below still use this name
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 _SQRT_HALF = np.sqrt(0.5)
 # Problems per block, so temporaries of shape (block, K) stay small.
 _BLOCK = 1 << 16
+# Rows per block in the (rows x candidate targets) density, to bound memory.
+_CROSS_BLOCK = 1 << 22
 
 
 def _blocked(func, n, *arrays):
@@ -25,6 +32,155 @@ def _blocked(func, n, *arrays):
     if isinstance(parts[0], tuple):
         return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
     return np.concatenate(parts)
+
+
+# ---------------------------------------------------------- transforms
+
+
+def softplus(a):
+    """``log(1 + exp(a))``, stably; several times faster than ``np.logaddexp(0, a)``."""
+    out = np.exp(-np.abs(a))
+    np.log1p(out, out=out)
+    out += np.maximum(a, 0)
+    return out
+
+
+def inverse_softplus(a):
+    """Inverse of :func:`softplus` for positive ``a``."""
+    a = np.asarray(a, dtype=np.float64)
+    return a + np.log(-np.expm1(-a))
+
+
+def softmax(logits):
+    """Softmax over the last axis (a new array)."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+def log_softmax(logits):
+    """Log-softmax over the last axis (a new array)."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+def log_weights(weights):
+    """``log(weights)``, with ``-inf`` for zero weights and no warning."""
+    with np.errstate(divide="ignore"):
+        return np.log(weights)
+
+
+def pool_networks(logits, loc, scale):
+    """One mixture of ``M * K`` components from ``M`` networks' outputs.
+
+    The ensemble's density is the average of the networks' densities, so
+    component ``k`` of network ``m`` gets weight ``pi_mk / M``: its logit is
+    the network's log-softmax minus ``log M``.
+
+    Parameters
+    ----------
+    logits : ndarray of shape (M, n, K)
+    loc, scale : ndarray of shape (M, n, K, D)
+
+    Returns
+    -------
+    logits : ndarray of shape (n, M * K)
+    loc, scale : ndarray of shape (n, M * K, D)
+    """
+    M, n, K = logits.shape
+    logits = log_softmax(logits) - np.log(M)
+    logits = logits.transpose(1, 0, 2).reshape(n, M * K)
+    loc, scale = (
+        a.transpose(1, 0, 2, 3).reshape(n, M * K, a.shape[-1]) for a in (loc, scale)
+    )
+    return logits, loc, scale
+
+
+# ---------------------------------------------------------- densities
+
+
+def component_logpdf(means, scales, y):
+    """``log N(y; means_k, diag(scales_k**2))`` for every component.
+
+    Parameters
+    ----------
+    means, scales : ndarray of shape (..., K, D)
+    y : ndarray of shape (..., D)
+        Broadcast against the leading axes of ``means``.
+
+    Returns
+    -------
+    ndarray of shape (..., K)
+    """
+    z = (y[..., None, :] - means) / scales
+    D = means.shape[-1]
+    return (
+        -0.5 * np.einsum("...d,...d->...", z, z)
+        - np.log(scales).sum(-1)
+        - (0.5 * D * LOG_2PI)
+    )
+
+
+def logpdf(weights, means, scales, y):
+    """Log-density of ``y[i]`` under mixture ``i``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n, K)
+    means, scales : ndarray of shape (n, K, D)
+    y : ndarray of shape (n, D)
+
+    Returns
+    -------
+    ndarray of shape (n,)
+    """
+    comp = component_logpdf(means, scales, y)
+    return logsumexp(log_weights(weights) + comp, axis=-1)
+
+
+def cross_logpdf(weights, means, scales, Y):
+    """Log-density of every candidate target under every row's mixture.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n, K)
+    means, scales : ndarray of shape (n, K, D)
+    Y : ndarray of shape (m, D)
+
+    Returns
+    -------
+    ndarray of shape (n, m)
+        Computed in blocks of rows, so memory stays bounded.
+    """
+    n, K, D = means.shape
+    m = Y.shape[0]
+    out = np.empty((n, m))
+    log_w = log_weights(weights)
+    step = max(1, _CROSS_BLOCK // max(1, m * K * D))
+    for start in range(0, n, step):
+        sl = slice(start, start + step)
+        # (rows, 1, K, D) against (1, m, 1, D)
+        comp = component_logpdf(means[sl, None], scales[sl, None], Y[None, :, :])
+        out[sl] = logsumexp(log_w[sl, None, :] + comp, axis=-1)
+    return out
+
+
+def cdf(weights, means, scales, y):
+    """Marginal cdf of each target: ``P(Y_d <= y[i, d])`` under mixture ``i``.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n, K)
+    means, scales : ndarray of shape (n, K, D)
+    y : ndarray of shape (n, D)
+
+    Returns
+    -------
+    ndarray of shape (n, D), clipped to [0, 1]
+    """
+    z = (y[:, None, :] - means) / scales
+    return np.clip((weights[:, :, None] * ndtr(z)).sum(1), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- 1-D basics

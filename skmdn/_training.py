@@ -1,241 +1,62 @@
-"""Training: mixture initialisation, validation split, Adam and the epoch loop.
+"""Training of one network: tensors, the epoch loop, early stopping and roll-back.
 
-Nothing here knows about scikit-learn's estimator API: the functions take
-arrays and tensors and return plain results, so the loop is testable alone.
+:func:`fit_network` takes standardised numpy data and returns the network's
+numpy state: every tensor, dtype and device decision of training lives in this
+module. Nothing here knows about scikit-learn's estimator API.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import torch
 
-from skmdn._mixture import log_prob
+from skmdn._optim import LR_BACKOFF, MAX_ROLLBACKS, AdamState
+from skmdn._preprocessing import (
+    init_components,
+    input_noise_level,
+    resolve_batch_size,
+    target_noise_levels,
+    validation_split,
+)
 
 # Rows scored per chunk when evaluating a whole data set, so that memory stays
 # bounded by the chunk and not by the number of rows.
 EVAL_CHUNK = 65536
-# Row cap for the k-means that places the initial components.
-INIT_MAX_ROWS = 20000
-# Smallest initial component scale, in standardised target units.
-INIT_MIN_SCALE = 0.3
 # Batches per gather of shuffled rows in an epoch.
 GATHER_BATCHES = 64
-# Learning-rate cut after a non-finite epoch, and how many cuts are tried.
-LR_BACKOFF = 0.1
-MAX_ROLLBACKS = 4
-
-
-# ---------------------------------------------------------------------------
-# statistics and initialisation (numpy)
-
-
-def weighted_mean_std(A, w):
-    """Sample-weighted column means and standard deviations (zero std -> 1)."""
-    mean = np.average(A, axis=0, weights=w)
-    var = np.average((A - mean) ** 2, axis=0, weights=w)
-    std = np.sqrt(var)
-    tiny = 10 * np.finfo(A.dtype).eps * np.maximum(np.abs(mean), 1.0)
-    std[std <= tiny] = 1.0
-    return mean, std
-
-
-def init_components(Y, w, n_components, rng, min_scale):
-    """Place the initial components by weighted k-means of the targets.
-
-    Lloyd iterations start from per-target weighted quantiles, so the result
-    is deterministic and integer weights act exactly as repeated rows.
-
-    Parameters
-    ----------
-    Y : ndarray of shape (n, D)
-        Standardised targets.
-    w : ndarray of shape (n,)
-        Sample weights.
-    n_components : int
-        Number of components ``K``.
-    rng : numpy.random.RandomState
-        Used only to subsample more than ``INIT_MAX_ROWS`` rows.
-    min_scale : float
-        Scale floor; initial scales stay well above it.
-
-    Returns
-    -------
-    loc : ndarray of shape (K, D)
-    scale : ndarray of shape (K, D)
-    """
-    Y = np.asarray(Y, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    if Y.shape[0] > INIT_MAX_ROWS:
-        idx = np.sort(rng.choice(Y.shape[0], INIT_MAX_ROWS, replace=False))
-        Y, w = Y[idx], w[idx]
-    keep = w > 0
-    Y, w = Y[keep], w[keep]
-    q = (np.arange(n_components) + 0.5) / n_components
-    centres = np.stack(
-        [
-            np.quantile(Y[:, d], q, method="inverted_cdf", weights=w)
-            for d in range(Y.shape[1])
-        ],
-        axis=1,
-    )
-    for _ in range(25):
-        dist = ((Y[:, None, :] - centres[None]) ** 2).sum(-1)
-        labels = dist.argmin(1)
-        mass = np.bincount(labels, weights=w, minlength=n_components)
-        new = np.stack(
-            [
-                np.bincount(labels, weights=w * Y[:, d], minlength=n_components)
-                for d in range(Y.shape[1])
-            ],
-            axis=1,
-        )
-        filled = mass > 0
-        new[filled] /= mass[filled, None]
-        new[~filled] = centres[~filled]
-        if np.allclose(new, centres, rtol=0, atol=1e-10):
-            centres = new
-            break
-        centres = new
-    dist = ((Y[:, None, :] - centres[None]) ** 2).sum(-1)
-    resid = Y - centres[dist.argmin(1)]
-    pooled = np.sqrt(np.average(resid**2, axis=0, weights=w))
-    # Components start wide enough to overlap their neighbours: narrow ones
-    # tile the target range like a histogram, and the network then fits the
-    # mean by switching weights between them instead of moving them.
-    pooled = np.maximum(pooled, max(INIT_MIN_SCALE, 4 * min_scale))
-    scale = np.broadcast_to(pooled, centres.shape).copy()
-    return centres, scale
-
-
-def _splitmix64(z):
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def row_hashes(A, seed):
-    """Hash each row's exact values to 64 bits, seeded; identical rows collide."""
-    A = np.ascontiguousarray(A, dtype=np.float64) + 0.0  # -0.0 -> 0.0
-    bits = A.view(np.uint64)
-    h = np.full(A.shape[0], seed, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        h *= np.uint64(0x9E3779B97F4A7C15)
-        for j in range(bits.shape[1]):
-            h = _splitmix64(h ^ bits[:, j])
-    return h
-
-
-def validation_split(X, Y, w, fraction, seed):
-    """Hold out about ``fraction`` of the total sample weight for validation.
-
-    Rows go to the validation set in the order of a seeded hash of their
-    values, whole groups of identical rows at a time, until the held-out
-    weight reaches ``fraction`` of the total. Identical rows therefore never
-    straddle the split, and an integer weight acts exactly as that many
-    repeated rows. The values are standardised (with weighted statistics)
-    and rounded to 9 decimals before hashing, so the split does not depend
-    on the units of the data either.
-
-    Returns
-    -------
-    train_idx, val_idx : ndarray of int
-    """
-    A = np.hstack([X, Y]).astype(np.float64)
-    mean, std = weighted_mean_std(A, w)
-    h = row_hashes(np.round((A - mean) / std, 9), seed)
-    order = np.argsort(h, kind="stable")
-    h_sorted = h[order]
-    w_sorted = np.asarray(w, dtype=np.float64)[order]
-    starts = np.flatnonzero(np.r_[True, h_sorted[1:] != h_sorted[:-1]])
-    group_w = np.add.reduceat(w_sorted, starts)
-    before = np.cumsum(group_w) - group_w
-    val_group = before < fraction * w_sorted.sum()
-    in_val = np.repeat(val_group, np.diff(np.r_[starts, len(order)]))
-    val_idx = np.sort(order[in_val])
-    train_idx = np.sort(order[~in_val])
-    if w[train_idx].sum() <= 0 or w[val_idx].sum() <= 0:
-        raise ValueError(
-            "The validation set is too small: early stopping needs at least 2 "
-            f"distinct samples with positive weight, got {X.shape[0]} samples. "
-            "Increase 'validation_fraction', add data or set early_stopping=False."
-        )
-    return train_idx, val_idx
-
-
-# ---------------------------------------------------------------------------
-# optimiser
-
-
-@dataclass
-class AdamState:
-    """Adam on one flat parameter vector; ``lr`` shrinks after a roll-back."""
-
-    lr: float
-    m: torch.Tensor
-    v: torch.Tensor
-    t: int = 0
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-
-    @classmethod
-    def zeros_like(cls, params, lr):
-        """Return a fresh state for ``params``."""
-        return cls(lr=lr, m=torch.zeros_like(params), v=torch.zeros_like(params))
-
-    def step(self, params, grad):
-        """One in-place Adam update of ``params``."""
-        self.t += 1
-        self.m.lerp_(grad, 1 - self.beta1)
-        self.v.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        bc1 = 1 - self.beta1**self.t
-        bc2 = 1 - self.beta2**self.t
-        denom = (self.v / bc2).sqrt_().add_(self.eps)
-        params.addcdiv_(self.m, denom, value=-self.lr / bc1)
-
-    def clone(self):
-        """Return a deep copy (for roll-back snapshots)."""
-        return AdamState(
-            self.lr, self.m.clone(), self.v.clone(), self.t, self.beta1, self.beta2
-        )
-
-    def to_numpy(self):
-        """Plain-python/numpy form, for persistence."""
-        return {
-            "lr": self.lr,
-            "m": self.m.detach().cpu().numpy().copy(),
-            "v": self.v.detach().cpu().numpy().copy(),
-            "t": self.t,
-        }
-
-    @classmethod
-    def from_numpy(cls, state, device):
-        """Inverse of :meth:`to_numpy`."""
-        return cls(
-            lr=state["lr"],
-            m=torch.from_numpy(state["m"].copy()).to(device),
-            v=torch.from_numpy(state["v"].copy()).to(device),
-            t=state["t"],
-        )
-
-
-# ---------------------------------------------------------------------------
-# epoch loop
 
 
 @dataclass
 class TrainingData:
-    """Standardised tensors for training, and optionally for validation."""
+    """Standardised tensors for training, and optionally for validation.
+
+    The training targets are kept transposed, ``Y_t`` of shape (D, n): the
+    fused step reads one contiguous row per target.
+    """
 
     X: torch.Tensor
-    Y: torch.Tensor
+    Y_t: torch.Tensor
     w: torch.Tensor
     X_val: torch.Tensor | None = None
     Y_val: torch.Tensor | None = None
     w_val: torch.Tensor | None = None
+
+    @classmethod
+    def from_numpy(cls, train, validation, device):
+        """Build tensors on ``device`` from ``(X, Y, w)`` triples (or None)."""
+
+        def tensor(a):
+            return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+        X, Y, w = train
+        data = cls(X=tensor(X), Y_t=tensor(Y.T), w=tensor(w))
+        if validation is not None:
+            data.X_val, data.Y_val, data.w_val = (tensor(a) for a in validation)
+        return data
 
 
 @dataclass
@@ -263,6 +84,19 @@ class History:
                 self.best_validation_score = -np.inf
         elif self.best_loss is None:
             self.best_loss = np.inf
+
+    def resumed(self, early_stopping):
+        """Return a copy that continues this history in a new call (warm start)."""
+        return History(
+            early_stopping=early_stopping,
+            loss_curve=list(self.loss_curve),
+            validation_scores=(
+                None if self.validation_scores is None else list(self.validation_scores)
+            ),
+            best_loss=self.best_loss,
+            best_validation_score=self.best_validation_score,
+            n_iter=self.n_iter,
+        )
 
     def update(self, loss, val_score, tol):
         """Record one epoch; return True when it is the best so far."""
@@ -293,8 +127,10 @@ class Trainer:
 
     Parameters
     ----------
-    layout : NetworkLayout
-        The network's shapes.
+    trunk : MLP
+        The network's trunk.
+    head : MixtureHead
+        The mixture head on the trunk's outputs.
     params : Tensor of shape (n_params,)
         Flat parameters, updated in place.
     optimizer : AdamState
@@ -319,7 +155,8 @@ class Trainer:
 
     def __init__(
         self,
-        layout,
+        trunk,
+        head,
         params,
         optimizer,
         *,
@@ -331,7 +168,8 @@ class Trainer:
         input_noise=0.0,
         target_noise=0.0,
     ):
-        self.layout = layout
+        self.trunk = trunk
+        self.head = head
         self.params = params
         self.optimizer = optimizer
         self.batch_size = batch_size
@@ -346,11 +184,11 @@ class Trainer:
             else None
         )
         self._mask = (
-            layout.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
+            trunk.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
         )
-        self._layers = layout.unflatten(params)
+        self._layers = trunk.unflatten(params)
         self._grad = torch.zeros_like(params)
-        self._grad_layers = layout.unflatten(self._grad)
+        self._grad_layers = trunk.unflatten(self._grad)
 
     def _noise(self, shape, std, like):
         noise = torch.randn(shape, generator=self.generator, dtype=like.dtype)
@@ -362,11 +200,13 @@ class Trainer:
             return 0.0
         return 0.5 * float((self.params * self.params * self._mask).sum())
 
-    def run_epoch(self, X, Y, w):
-        """One pass over shuffled mini-batches; return the mean training NLL."""
+    def run_epoch(self, X, Y_t, w):
+        """One pass over shuffled mini-batches; return the mean training NLL.
+
+        ``Y_t`` holds the targets transposed, (D, n).
+        """
         n = X.shape[0]
         perm = torch.randperm(n, generator=self.generator).to(X.device)
-        Y_t = Y.T.contiguous()  # one row per target: contiguous batch slices
         starts = list(range(0, n, self.batch_size))
         # every batch's total weight at once, in float64, without a sync per step
         w_perm = w.double()[perm]
@@ -397,8 +237,11 @@ class Trainer:
                 xb = xb + self._noise(xb.shape, self.input_noise, xb)
             if self.target_noise is not None:
                 yb = yb + self._noise(yb.shape, self.target_noise, yb)
-            loss = self.layout.loss_and_grad(
-                self._layers, self._grad_layers, xb, yb, coef
+            loss = self.trunk.loss_and_grad(
+                self._layers,
+                self._grad_layers,
+                xb,
+                partial(self.head.loss_and_grad, y_t=yb, coef=coef),
             )
             if self._mask is not None:
                 grad.addcmul_(self._mask, params, value=self.alpha / w_sum)
@@ -417,8 +260,8 @@ class Trainer:
         with torch.no_grad():
             for start in range(0, X.shape[0], EVAL_CHUNK):
                 stop = start + EVAL_CHUNK
-                logits, loc, scale = self.layout.forward(self.params, X[start:stop])
-                lp = log_prob(logits, loc, scale, Y[start:stop])
+                out = self.trunk.forward(self.params, X[start:stop])
+                lp = self.head.log_prob(out, Y[start:stop])
                 total += float((w[start:stop] * lp).sum())
         return total / float(w.sum()) - self.log_det
 
@@ -455,7 +298,7 @@ def train(
     try:
         while epoch < max_iter:
             snapshot = (trainer.params.clone(), trainer.optimizer.clone())
-            loss = trainer.run_epoch(data.X, data.Y, data.w)
+            loss = trainer.run_epoch(data.X, data.Y_t, data.w)
             val_score = (
                 trainer.score(data.X_val, data.Y_val, data.w_val)
                 if early_stopping
@@ -477,7 +320,7 @@ def train(
                 rollbacks += 1
                 trainer.params.copy_(snapshot[0])
                 trainer.optimizer = snapshot[1]
-                trainer.optimizer.lr *= LR_BACKOFF
+                trainer.optimizer.back_off()
                 if verbose:
                     print(
                         f"Non-finite loss at iteration {history.n_iter + 1}: rolled "
@@ -507,3 +350,133 @@ def train(
     if early_stopping:
         trainer.params.copy_(best_params)
     return status
+
+
+@dataclass
+class NetworkState:
+    """One trained network, numpy and plain values only (safe to pickle).
+
+    Attributes
+    ----------
+    coefs, intercepts : list of ndarray
+        Weights ``(fan_in, fan_out)`` and biases ``(fan_out,)`` of each layer.
+    optimizer : dict
+        Adam's state (:meth:`AdamState.to_numpy`).
+    history : History
+        Losses and validation scores of every epoch so far.
+    """
+
+    coefs: list
+    intercepts: list
+    optimizer: dict
+    history: History
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """The estimator's training parameters, as :func:`fit_network` needs them."""
+
+    learning_rate_init: float
+    batch_size: object  # int or 'auto'
+    alpha: float
+    clip_grad_norm: float | None
+    max_iter: int
+    tol: float
+    n_iter_no_change: float
+    early_stopping: bool
+    validation_fraction: float
+    input_noise: object  # float or 'auto'
+    target_noise: object  # float or 'auto'
+    verbose: bool
+
+
+def fit_network(
+    trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
+):
+    """Train one network on standardised data.
+
+    Parameters
+    ----------
+    trunk : MLP
+    head : MixtureHead
+    X : ndarray of shape (n, n_features)
+        Standardised inputs, float32 or float64 (the training dtype).
+    Y : ndarray of shape (n, D)
+        Standardised targets, in ``X``'s dtype.
+    w : ndarray of shape (n,)
+        Sample weights, in ``X``'s dtype.
+    config : TrainingConfig
+    log_det : float
+        ``sum(log y_scale)``, to report losses in original target units.
+    seeds : sequence of 3 ints
+        Seeds of the torch generator (initial weights, shuffles, noise), of
+        the validation split, and of the component initialisation.
+    previous : NetworkState or None
+        The state to continue from (a warm start or ``partial_fit``).
+    incremental : bool
+        One epoch, no early stopping (``partial_fit``).
+    device : str or torch.device
+
+    Returns
+    -------
+    state : NetworkState
+    status : {'converged', 'max_iter', 'interrupted'}
+        See :func:`train`.
+    """
+    torch_seed, split_seed, init_seed = seeds
+    early_stopping = bool(config.early_stopping) and not incremental
+    validation = None
+    if early_stopping:
+        train_idx, val_idx = validation_split(
+            X, Y, w, config.validation_fraction, split_seed
+        )
+        validation = X[val_idx], Y[val_idx], w[val_idx]
+        X, Y, w = X[train_idx], Y[train_idx], w[train_idx]
+    n_train = X.shape[0]
+
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(int(torch_seed))
+    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+    if previous is None:
+        loc, scale = init_components(
+            Y, w, head.n_components, np.random.RandomState(init_seed), head.min_scale
+        )
+        out_bias = head.init_bias(loc, scale)
+        params = trunk.init_params(generator, dtype, out_bias).to(device)
+        optimizer = AdamState.zeros_like(params, float(config.learning_rate_init))
+        history = History(early_stopping=early_stopping)
+    else:
+        params = trunk.from_numpy(previous.coefs, previous.intercepts, dtype)
+        params = params.to(device)
+        optimizer = AdamState.from_numpy(previous.optimizer, dtype, device)
+        history = previous.history.resumed(early_stopping)
+
+    trainer = Trainer(
+        trunk,
+        head,
+        params,
+        optimizer,
+        batch_size=resolve_batch_size(config.batch_size, n_train),
+        alpha=float(config.alpha),
+        clip_grad_norm=config.clip_grad_norm,
+        log_det=log_det,
+        generator=generator,
+        input_noise=input_noise_level(
+            config.input_noise, n_train, trunk.n_features + head.n_outputs
+        ),
+        target_noise=target_noise_levels(config.target_noise, Y),
+    )
+    status = train(
+        trainer,
+        TrainingData.from_numpy((X, Y, w), validation, device),
+        history,
+        max_iter=1 if incremental else config.max_iter,
+        tol=config.tol,
+        n_iter_no_change=config.n_iter_no_change,
+        verbose=config.verbose,
+        stopping=not incremental,
+    )
+    coefs, intercepts = trunk.to_numpy(trainer.params)
+    return NetworkState(
+        coefs, intercepts, trainer.optimizer.to_numpy(), history
+    ), status

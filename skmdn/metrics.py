@@ -9,10 +9,10 @@ and :func:`~sklearn.model_selection.cross_validate`; greater is better.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from skmdn import _numerics
-from skmdn._distribution import MixtureDistribution
+from skmdn._distribution import MixtureDistribution, check_targets
+from skmdn._unwrap import predict_dist
 
 __all__ = [
     "calibration_error",
@@ -31,7 +31,7 @@ def _check(y_true, y_dist, sample_weight=None):
             "y_dist must be a MixtureDistribution, e.g. est.predict_dist(X); got "
             f"{type(y_dist).__name__}."
         )
-    y = y_dist._as_targets(y_true, name="y_true")
+    y = check_targets(y_true, len(y_dist), y_dist.n_outputs, name="y_true")
     if not np.isfinite(y).all():
         raise ValueError("y_true contains NaN or infinity.")
     if sample_weight is not None:
@@ -252,23 +252,6 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
     return float(np.mean(errors))
 
 
-def _predict_dist(estimator, X):
-    """``predict_dist`` of an MDN, of a Pipeline ending in one, or of a search."""
-    if hasattr(estimator, "best_estimator_"):
-        estimator = estimator.best_estimator_
-    if hasattr(estimator, "predict_dist"):
-        check_is_fitted(estimator)
-        return estimator.predict_dist(X)
-    steps = getattr(estimator, "steps", None)
-    if steps and hasattr(steps[-1][1], "predict_dist"):
-        check_is_fitted(estimator)
-        return steps[-1][1].predict_dist(estimator[:-1].transform(X))
-    raise TypeError(
-        "estimator must have a predict_dist method (an MDNRegressor, or a "
-        f"Pipeline or search ending in one); got {type(estimator).__name__}."
-    )
-
-
 class _DistributionScorer:
     """Scorer ``(estimator, X, y, sample_weight=None) -> float``, greater is better."""
 
@@ -296,7 +279,7 @@ class _DistributionScorer:
         float
             The score; greater is better.
         """
-        dist = _predict_dist(estimator, X)
+        dist = predict_dist(estimator, X)
         return self._sign * self._metric(y_true, dist, sample_weight=sample_weight)
 
     def __repr__(self):

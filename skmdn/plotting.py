@@ -15,10 +15,11 @@ matplotlib is imported only when something is drawn, so ``import skmdn`` and
 
 import numpy as np
 from scipy.stats import binom
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from skmdn._distribution import MixtureDistribution
-from skmdn.metrics import _predict_dist
+from skmdn._unwrap import final_estimator, predict_dist
 
 __all__ = [
     "ConditionalDensityDisplay",
@@ -26,9 +27,6 @@ __all__ = [
     "PITDisplay",
     "PredictionIntervalDisplay",
 ]
-
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
-
 
 # -- helpers ---------------------------------------------------------------------
 
@@ -51,15 +49,6 @@ def _get_ax(ax):
         plt = _import_pyplot()
         _, ax = plt.subplots()
     return ax
-
-
-def _final_estimator(estimator):
-    """Return the MDN behind a fitted estimator, pipeline or search."""
-    if hasattr(estimator, "best_estimator_"):
-        estimator = estimator.best_estimator_
-    if hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
 
 
 def _marginal(dist, output):
@@ -117,19 +106,13 @@ def _grid_like(X, grid):
 def _target_label(estimator, output, target_name):
     if target_name is not None:
         return target_name
-    n_outputs = getattr(_final_estimator(estimator), "n_outputs_", 1)
+    n_outputs = getattr(final_estimator(estimator), "n_outputs_", 1)
     return "y" if n_outputs == 1 else f"y[{output}]"
 
 
 def _density_grid(dist, y_grid):
     """Density of each value in ``y_grid`` under each row: shape (n_y, n_rows)."""
-    w, mu, s = dist.weights, dist.means[:, :, 0], dist.scales[:, :, 0]
-    out = np.empty((len(y_grid), len(dist)))
-    step = max(1, (1 << 20) // max(1, mu.size))
-    for start in range(0, len(y_grid), step):
-        z = (y_grid[start : start + step, None, None] - mu) / s
-        out[start : start + step] = (w * np.exp(-0.5 * z * z) / (s * _SQRT_2PI)).sum(-1)
-    return out
+    return np.exp(dist.cross_logpdf(y_grid)).T
 
 
 def _padded(lo, hi, pad=0.05):
@@ -327,7 +310,7 @@ class ConditionalDensityDisplay:
         x, feature_name = _single_feature(X)
         lo, hi = (x.min(), x.max()) if x_range is None else x_range
         x_grid = np.linspace(lo, hi, grid_resolution)
-        dist = _marginal(_predict_dist(estimator, _grid_like(X, x_grid)), output)
+        dist = _marginal(predict_dist(estimator, _grid_like(X, x_grid)), output)
         y_data = None if y is None else _target_column(y, output)
         if y_range is None:
             lower, upper = dist.interval(0.99)
@@ -587,7 +570,7 @@ class PredictionIntervalDisplay:
         """
         x, feature_name = _single_feature(X)
         x_grid = np.linspace(x.min(), x.max(), grid_resolution)
-        dist = _marginal(_predict_dist(estimator, _grid_like(X, x_grid)), output)
+        dist = _marginal(predict_dist(estimator, _grid_like(X, x_grid)), output)
         disp = cls._from_dist(
             x_grid,
             dist,
@@ -872,7 +855,7 @@ class PITDisplay:
         """
         return cls.from_predictions(
             y,
-            _predict_dist(estimator, X),
+            predict_dist(estimator, X),
             output=output,
             n_bins=n_bins,
             confidence=confidence,
@@ -1020,16 +1003,24 @@ class LossCurveDisplay:
         display : LossCurveDisplay
             Object that stores the computed values and the artists.
         """
-        model = _final_estimator(estimator)
+        model = final_estimator(estimator)
         if not hasattr(model, "loss_curve_"):
             check_is_fitted(model)
             raise TypeError(
                 "estimator must be an MDNRegressor (or a pipeline or search ending "
                 f"in one) with a loss_curve_; got {type(model).__name__}."
             )
-        losses = _curves(model.loss_curve_)
-        scores = getattr(model, "validation_scores_", None)
-        val = None if scores is None else [-c for c in _curves(scores)]
+        # one curve per network: each network's own history
+        networks = getattr(model, "networks_", None) or [
+            Bunch(
+                loss_curve=model.loss_curve_,
+                validation_scores=getattr(model, "validation_scores_", None),
+            )
+        ]
+        losses = [np.asarray(net.loss_curve, dtype=np.float64) for net in networks]
+        val = None
+        if networks[0].validation_scores is not None:
+            val = [-np.asarray(net.validation_scores) for net in networks]
         if len(losses) == 1:
             losses, val = losses[0], None if val is None else val[0]
         return cls(loss_curve=losses, validation_loss=val).plot(ax=ax)

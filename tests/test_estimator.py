@@ -14,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import skmdn._estimator
+import skmdn._preprocessing
 import skmdn._training
 from skmdn import MDNRegressor, MixtureDistribution
 from skmdn.datasets import make_inverse_sine
@@ -140,10 +140,10 @@ def test_early_stopping_restores_best_weights(monkeypatch):
     splits = []
 
     def recording_split(*args, **kwargs):
-        splits.append(skmdn._training.validation_split(*args, **kwargs))
+        splits.append(skmdn._preprocessing.validation_split(*args, **kwargs))
         return splits[-1]
 
-    monkeypatch.setattr(skmdn._estimator, "validation_split", recording_split)
+    monkeypatch.setattr(skmdn._training, "validation_split", recording_split)
     est = MDNRegressor(
         n_components=3,
         n_networks=1,
@@ -172,7 +172,7 @@ def test_validation_split_keeps_identical_rows_together_and_weights_count():
     X = rng.normal(size=(50, 2)).repeat(3, axis=0)
     Y = rng.normal(size=(50, 1)).repeat(3, axis=0)
     w = rng.uniform(0.5, 2.0, size=50).repeat(3)
-    train_idx, val_idx = skmdn._training.validation_split(X, Y, w, 0.2, seed=3)
+    train_idx, val_idx = skmdn._preprocessing.validation_split(X, Y, w, 0.2, seed=3)
     assert set(train_idx).isdisjoint(val_idx)
     assert len(train_idx) + len(val_idx) == 150
     # whole groups of 3 identical rows on each side
@@ -225,7 +225,7 @@ def test_compute_dtype_follows_input(dtype):
     X, y = _regression()
     est = _fast().fit(X.astype(dtype), y.astype(dtype))
     assert all(c.dtype == dtype for c in est.coefs_)
-    assert est._optimizer_states[0]["m"].dtype == dtype
+    assert est._networks[0].optimizer["m"].dtype == dtype
     pred = est.predict(X.astype(dtype))
     assert pred.dtype == np.float64
     # float32 and float64 fits describe nearly the same model
@@ -359,7 +359,7 @@ def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(monkeypatch)
     est.fit(X, y)
     assert est.n_iter_ == 4
     assert np.isfinite(est.loss_curve_).all()
-    assert est._optimizer_states[0]["lr"] == pytest.approx(1e-3)
+    assert est._networks[0].optimizer["lr"] == pytest.approx(1e-3)
     assert np.isfinite(est.predict(X)).all()
 
 
@@ -413,11 +413,12 @@ def test_clipping_can_be_disabled_and_changes_the_path():
 def test_torch_and_numpy_forward_agree():
     X, y = _regression(n_outputs=2)
     est = _fast(activation="relu").fit(X, y)
-    layout = est._network_layout
+    trunk, head = est._trunk, est._head
     Xs = (X - est._x_mean) / est._x_scale
-    np_out = layout.forward_numpy(est.coefs_, est.intercepts_, Xs)
-    flat = layout.from_numpy(est.coefs_, est.intercepts_, torch.float64)
-    torch_out = layout.forward(flat, torch.from_numpy(Xs))
+    coefs, intercepts = [c[0] for c in est.coefs_], [b[0] for b in est.intercepts_]
+    np_out = head.params_numpy(trunk.forward_numpy(coefs, intercepts, Xs))
+    flat = trunk.from_numpy(coefs, intercepts, torch.float64)
+    torch_out = head.params(trunk.forward(flat, torch.from_numpy(Xs)))
     for a, b in zip(np_out, torch_out, strict=True):
         assert_allclose(a, b.numpy(), rtol=1e-12, atol=1e-12)
 
@@ -478,9 +479,8 @@ def _network(est, m):
     """Network ``m`` of a fitted ensemble, as a one-network estimator."""
     single = MDNRegressor(n_networks=1)
     single.__dict__.update(est.__dict__)
-    single.n_networks_ = 1
-    single.coefs_ = [c[m] for c in est.coefs_]
-    single.intercepts_ = [b[m] for b in est.intercepts_]
+    single._networks = [est._networks[m]]
+    single._set_public_attributes()
     return single
 
 
@@ -503,11 +503,20 @@ def test_ensemble_density_is_the_average_of_its_networks():
     )
     # the networks differ: own weights, shuffles and validation split
     assert not np.allclose(est.coefs_[0][0], est.coefs_[0][1])
-    assert len(est.loss_curve_) == len(est.validation_scores_) == 3
-    assert est.n_iter_ == max(len(c) for c in est.loss_curve_)
+    assert len(est.networks_) == 3
+    assert est.n_iter_ == max(net.n_iter for net in est.networks_)
+    # the summaries are the networks' means, epoch by epoch
+    assert est.loss_ == pytest.approx(np.mean([net.loss for net in est.networks_]))
+    assert est.best_validation_score_ == pytest.approx(
+        np.mean([net.best_validation_score for net in est.networks_])
+    )
+    assert len(est.loss_curve_) == len(est.validation_scores_) == est.n_iter_
+    first = [net.loss_curve[0] for net in est.networks_]
+    assert est.loss_curve_[0] == pytest.approx(np.mean(first))
     # the first network is the one a single-network fit trains
     single = _fast(n_networks=1, early_stopping=True).fit(X, y)
-    assert_array_equal(est.coefs_[-1][0], single.coefs_[-1])
+    assert_array_equal(est.coefs_[-1][0], single.coefs_[-1][0])
+    assert single.loss_curve_ == single.networks_[0].loss_curve
 
 
 @pytest.mark.parametrize(("n", "expected"), [(100, 5), (3000, 3), (12000, 1)])
@@ -515,17 +524,16 @@ def test_auto_n_networks_keeps_the_cost_of_one_network_on_10k_rows(n, expected):
     X, y = _regression(n=n)
     est = _fast(n_networks="auto", max_iter=1, hidden_layer_sizes=(2,)).fit(X, y)
     assert est.n_networks_ == expected
-    shape = (expected, 3, 2) if expected > 1 else (3, 2)
-    assert est.coefs_[0].shape == shape
+    assert est.coefs_[0].shape == (expected, 3, 2)
 
 
 def test_ensemble_warm_start_and_partial_fit_continue_every_network():
     X, y = _regression()
     est = _fast(n_networks=2, warm_start=True, max_iter=3).fit(X, y)
-    first = [list(c) for c in est.loss_curve_]
+    first = [list(net.loss_curve) for net in est.networks_]
     est.fit(X, y)
-    assert [len(c) for c in est.loss_curve_] == [6, 6]
-    assert [c[:3] for c in est.loss_curve_] == first
+    assert [len(net.loss_curve) for net in est.networks_] == [6, 6]
+    assert [net.loss_curve[:3] for net in est.networks_] == first
     with pytest.raises(ValueError, match="changed since the last fit"):
         est.set_params(n_networks=3).fit(X, y)
     stream = _fast(n_networks=2)
@@ -550,7 +558,7 @@ def test_interrupted_ensemble_keeps_the_networks_trained(monkeypatch):
     with pytest.warns(UserWarning, match="interrupted"):
         est.fit(X, y)
     assert est.n_networks_ == 2
-    assert [len(c) for c in est.loss_curve_] == [3, 1]
+    assert [len(net.loss_curve) for net in est.networks_] == [3, 1]
     assert np.isfinite(est.predict(X)).all()
 
 
@@ -568,3 +576,22 @@ def test_ensemble_warns_about_convergence_once():
         warnings.simplefilter("always")
         _fast(n_networks=3, max_iter=2).fit(X, y)
     assert [type(w.message) for w in caught] == [ConvergenceWarning]
+
+
+def test_fitted_attributes_keep_their_types_whatever_the_number_of_networks():
+    # 'auto' trains 3 networks on 3,000 rows and one on 12,000 rows
+    attrs = {}
+    for n in (3000, 12000):
+        X, y = _regression(n=n)
+        est = _fast(n_networks="auto", max_iter=2, early_stopping=True).fit(X, y)
+        attrs[n] = est
+    small, large = attrs[3000], attrs[12000]
+    assert (small.n_networks_, large.n_networks_) == (3, 1)
+    for name in ("loss_", "best_validation_score_"):
+        assert type(getattr(small, name)) is type(getattr(large, name)) is float
+    for name in ("loss_curve_", "validation_scores_", "networks_"):
+        assert type(getattr(small, name)) is type(getattr(large, name)) is list
+    assert [c.ndim for c in small.coefs_ + small.intercepts_] == [
+        c.ndim for c in large.coefs_ + large.intercepts_
+    ]
+    assert large.coefs_[0].shape == (1, 3, 16)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from skmdn._mixture import log_prob, nll_and_head_grad
-from skmdn._network import NetworkLayout
+from skmdn._head import MixtureHead, log_prob
+from skmdn._network import MLP
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -28,12 +28,8 @@ def test_head_loss_and_gradient_match_autograd(dtype, K, D):
     ref_loss = -(coef * log_prob(logits, loc, scale, y)).sum()
     ref_loss.backward()
 
-    loss, grad_t = nll_and_head_grad(
-        out.T.contiguous().to(dtype),
-        y.T.contiguous().to(dtype),
-        coef.to(dtype),
-        K,
-        1e-3,
+    loss, grad_t = MixtureHead(K, D, 1e-3).loss_and_grad(
+        out.T.contiguous().to(dtype), y.T.contiguous().to(dtype), coef.to(dtype)
     )
     tol = 1e-6 if dtype == torch.float32 else 1e-12
     assert float(loss) == pytest.approx(ref_loss.item(), rel=tol, abs=tol)
@@ -45,9 +41,11 @@ def test_head_loss_and_gradient_match_autograd(dtype, K, D):
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
 @pytest.mark.parametrize("hidden", [(), (7,), (6, 5)])
 def test_network_gradient_matches_autograd(activation, hidden):
-    layout = NetworkLayout(3, hidden, 4, 2, activation, 1e-3)
+    head = MixtureHead(n_components=4, n_outputs=2, min_scale=1e-3)
+    trunk = MLP(3, hidden, head.width, activation)
     gen = torch.Generator().manual_seed(0)
-    params = layout.init_params(gen, torch.float64, np.zeros((4, 2)), np.ones((4, 2)))
+    bias = head.init_bias(np.zeros((4, 2)), np.ones((4, 2)))
+    params = trunk.init_params(gen, torch.float64, bias)
     params += 0.3 * torch.randn(params.shape, generator=gen, dtype=torch.float64)
     X = torch.randn(11, 3, generator=gen, dtype=torch.float64)
     Y = torch.randn(11, 2, generator=gen, dtype=torch.float64)
@@ -55,12 +53,16 @@ def test_network_gradient_matches_autograd(activation, hidden):
     coef /= coef.sum()
 
     ref = params.clone().requires_grad_(True)
-    ref_loss = -(coef * log_prob(*layout.forward(ref, X), Y)).sum()
+    ref_loss = -(coef * head.log_prob(trunk.forward(ref, X), Y)).sum()
     ref_loss.backward()
 
     grad = torch.full_like(params, np.nan)  # every entry must be overwritten
-    loss = layout.loss_and_grad(
-        layout.unflatten(params), layout.unflatten(grad), X, Y.T.contiguous(), coef
+    Y_t = Y.T.contiguous()
+    loss = trunk.loss_and_grad(
+        trunk.unflatten(params),
+        trunk.unflatten(grad),
+        X,
+        lambda out_t: head.loss_and_grad(out_t, Y_t, coef),
     )
     assert float(loss) == pytest.approx(ref_loss.item(), rel=1e-12)
     assert_allclose(grad.numpy(), ref.grad.numpy(), rtol=1e-9, atol=1e-12)

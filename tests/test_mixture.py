@@ -1,7 +1,6 @@
 """The torch mixture log-likelihood against torch.distributions, scipy and numpy."""
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,7 +8,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from skmdn import MixtureDistribution
-from skmdn._mixture import log_prob, weighted_nll
+from skmdn._head import log_prob
 
 
 @st.composite
@@ -122,22 +121,6 @@ def test_gradients_are_finite_for_extreme_inputs():
     loc = torch.tensor([[[0.0], [5.0], [1e3]]], dtype=torch.float64, requires_grad=True)
     scale = torch.full((1, 3, 1), 1e-3, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([[500.0]], dtype=torch.float64)
-    weighted_nll(logits, loc, scale, y, torch.ones(1, dtype=torch.float64)).backward()
+    (-log_prob(logits, loc, scale, y).sum()).backward()
     for t in (logits, loc, scale):
         assert torch.isfinite(t.grad).all()
-
-
-def test_weighted_nll_is_the_weighted_mean():
-    rng = np.random.RandomState(1)
-    logits, loc, scale, y = _t(
-        rng.normal(size=(6, 3)),
-        rng.normal(size=(6, 3, 2)),
-        np.exp(rng.normal(size=(6, 3, 2))),
-        rng.normal(size=(6, 2)),
-    )
-    w = torch.tensor([0.0, 1.0, 2.0, 0.5, 3.0, 1.0], dtype=torch.float64)
-    lp = log_prob(logits, loc, scale, y)
-    expected = -(w * lp).sum() / w.sum()
-    assert weighted_nll(logits, loc, scale, y, w).item() == pytest.approx(
-        expected.item(), rel=1e-14
-    )

@@ -305,9 +305,10 @@ def test_loss_curve_display_draws_every_network_of_an_ensemble(data):
     mdn = _fit(X, y, n_networks=3, early_stopping=True, max_iter=6)
     disp = LossCurveDisplay.from_estimator(mdn)
     assert len(disp.train_line_) == len(disp.validation_line_) == 3
-    for line, curve in zip(disp.validation_line_, mdn.validation_scores_, strict=True):
+    curves = [net.validation_scores for net in mdn.networks_]
+    for line, curve in zip(disp.validation_line_, curves, strict=True):
         np.testing.assert_allclose(line.get_ydata(), -np.asarray(curve))
-    best = [int(np.argmax(c)) + 1 for c in mdn.validation_scores_]
+    best = [int(np.argmax(c)) + 1 for c in curves]
     assert [b.get_xdata()[0] for b in disp.best_line_] == best
     labels = [t.get_text() for t in disp.ax_.get_legend().get_texts()]
     assert labels == [

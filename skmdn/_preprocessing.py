@@ -1,0 +1,194 @@
+"""Data preparation: weighted statistics, the validation split, initial components.
+
+Everything here is numpy, and runs once per fit before any tensor exists.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+# Row cap for the k-means that places the initial components.
+INIT_MAX_ROWS = 20000
+# Smallest initial component scale, in standardised target units.
+INIT_MIN_SCALE = 0.3
+# input_noise="auto" is this share of the kernel-density rule of thumb
+# n ** (-1 / (4 + d)) (Rothfuss et al., 2019): the full rule blurs sharp
+# conditional densities and inputs on a grid (yacht); three hundredths still
+# regularise small data sets.
+INPUT_NOISE_FACTOR = 0.03
+# With target_noise="auto", a target is treated as discrete when it has at
+# most this share of distinct values among the training rows.
+DISCRETE_MAX_SHARE = 0.1
+# batch_size="auto": n_train // 32 rows, at least AUTO_BATCH_MIN (small data
+# sets get enough steps per epoch) and at most AUTO_BATCH_SIZE.
+AUTO_BATCH_SIZE = 256
+AUTO_BATCH_MIN = 32
+
+
+def weighted_mean_std(A, w):
+    """Sample-weighted column means and standard deviations (zero std -> 1)."""
+    mean = np.average(A, axis=0, weights=w)
+    var = np.average((A - mean) ** 2, axis=0, weights=w)
+    std = np.sqrt(var)
+    tiny = 10 * np.finfo(A.dtype).eps * np.maximum(np.abs(mean), 1.0)
+    std[std <= tiny] = 1.0
+    return mean, std
+
+
+def init_components(Y, w, n_components, rng, min_scale):
+    """Place the initial components by weighted k-means of the targets.
+
+    Lloyd iterations start from per-target weighted quantiles, so the result
+    is deterministic and integer weights act exactly as repeated rows.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n, D)
+        Standardised targets.
+    w : ndarray of shape (n,)
+        Sample weights.
+    n_components : int
+        Number of components ``K``.
+    rng : numpy.random.RandomState
+        Used only to subsample more than ``INIT_MAX_ROWS`` rows.
+    min_scale : float
+        Scale floor; initial scales stay well above it.
+
+    Returns
+    -------
+    loc : ndarray of shape (K, D)
+    scale : ndarray of shape (K, D)
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if Y.shape[0] > INIT_MAX_ROWS:
+        idx = np.sort(rng.choice(Y.shape[0], INIT_MAX_ROWS, replace=False))
+        Y, w = Y[idx], w[idx]
+    keep = w > 0
+    Y, w = Y[keep], w[keep]
+    q = (np.arange(n_components) + 0.5) / n_components
+    centres = np.stack(
+        [
+            np.quantile(Y[:, d], q, method="inverted_cdf", weights=w)
+            for d in range(Y.shape[1])
+        ],
+        axis=1,
+    )
+    for _ in range(25):
+        dist = ((Y[:, None, :] - centres[None]) ** 2).sum(-1)
+        labels = dist.argmin(1)
+        mass = np.bincount(labels, weights=w, minlength=n_components)
+        new = np.stack(
+            [
+                np.bincount(labels, weights=w * Y[:, d], minlength=n_components)
+                for d in range(Y.shape[1])
+            ],
+            axis=1,
+        )
+        filled = mass > 0
+        new[filled] /= mass[filled, None]
+        new[~filled] = centres[~filled]
+        if np.allclose(new, centres, rtol=0, atol=1e-10):
+            centres = new
+            break
+        centres = new
+    dist = ((Y[:, None, :] - centres[None]) ** 2).sum(-1)
+    resid = Y - centres[dist.argmin(1)]
+    pooled = np.sqrt(np.average(resid**2, axis=0, weights=w))
+    # Components start wide enough to overlap their neighbours: narrow ones
+    # tile the target range like a histogram, and the network then fits the
+    # mean by switching weights between them instead of moving them.
+    pooled = np.maximum(pooled, max(INIT_MIN_SCALE, 4 * min_scale))
+    scale = np.broadcast_to(pooled, centres.shape).copy()
+    return centres, scale
+
+
+def _splitmix64(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def row_hashes(A, seed):
+    """Hash each row's exact values to 64 bits, seeded; identical rows collide."""
+    A = np.ascontiguousarray(A, dtype=np.float64) + 0.0  # -0.0 -> 0.0
+    bits = A.view(np.uint64)
+    h = np.full(A.shape[0], seed, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h *= np.uint64(0x9E3779B97F4A7C15)
+        for j in range(bits.shape[1]):
+            h = _splitmix64(h ^ bits[:, j])
+    return h
+
+
+def validation_split(X, Y, w, fraction, seed):
+    """Hold out about ``fraction`` of the total sample weight for validation.
+
+    Rows go to the validation set in the order of a seeded hash of their
+    values, whole groups of identical rows at a time, until the held-out
+    weight reaches ``fraction`` of the total. Identical rows therefore never
+    straddle the split, and an integer weight acts exactly as that many
+    repeated rows. The values are standardised (with weighted statistics)
+    and rounded to 9 decimals before hashing, so the split does not depend
+    on the units of the data either.
+
+    Returns
+    -------
+    train_idx, val_idx : ndarray of int
+    """
+    A = np.hstack([X, Y]).astype(np.float64)
+    mean, std = weighted_mean_std(A, w)
+    h = row_hashes(np.round((A - mean) / std, 9), seed)
+    order = np.argsort(h, kind="stable")
+    h_sorted = h[order]
+    w_sorted = np.asarray(w, dtype=np.float64)[order]
+    starts = np.flatnonzero(np.r_[True, h_sorted[1:] != h_sorted[:-1]])
+    group_w = np.add.reduceat(w_sorted, starts)
+    before = np.cumsum(group_w) - group_w
+    val_group = before < fraction * w_sorted.sum()
+    in_val = np.repeat(val_group, np.diff(np.r_[starts, len(order)]))
+    val_idx = np.sort(order[in_val])
+    train_idx = np.sort(order[~in_val])
+    if w[train_idx].sum() <= 0 or w[val_idx].sum() <= 0:
+        raise ValueError(
+            "The validation set is too small: early stopping needs at least 2 "
+            f"distinct samples with positive weight, got {X.shape[0]} samples. "
+            "Increase 'validation_fraction', add data or set early_stopping=False."
+        )
+    return train_idx, val_idx
+
+
+def resolve_batch_size(batch_size, n_train):
+    """Rows per mini-batch: an int clipped to ``n_train``, or the 'auto' rule."""
+    if batch_size == "auto":
+        return min(AUTO_BATCH_SIZE, max(AUTO_BATCH_MIN, n_train // 32), n_train)
+    return min(int(batch_size), n_train)
+
+
+def input_noise_level(noise, n_train, n_dims):
+    """Return the standard deviation of the input noise (standardised units).
+
+    'auto' is ``INPUT_NOISE_FACTOR`` times the kernel rule of thumb
+    ``n_train ** (-1 / (4 + n_dims))`` with ``n_dims`` features plus targets.
+    """
+    if noise != "auto":
+        return float(noise)
+    return INPUT_NOISE_FACTOR * float(n_train ** (-1.0 / (4.0 + n_dims)))
+
+
+def target_noise_levels(noise, Y):
+    """Per-target noise std (standardised units), as a (D, 1) array.
+
+    With 'auto', a target with few distinct values (counts, ratings) gets
+    noise with the variance of a uniform over one step between values
+    (dequantisation), so the density cannot collapse onto the discrete
+    values; continuous targets get none.
+    """
+    if noise != "auto":
+        return np.full((Y.shape[1], 1), float(noise))
+    levels = np.zeros((Y.shape[1], 1))
+    for d in range(Y.shape[1]):
+        values = np.unique(Y[:, d])
+        if 1 < len(values) <= DISCRETE_MAX_SHARE * Y.shape[0]:
+            levels[d] = np.median(np.diff(values)) / np.sqrt(12.0)
+    return levels
