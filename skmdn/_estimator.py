@@ -189,34 +189,42 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Number of optimiser steps taken, over all calls (the most of any
         network).
 
-    loss_ : float or list of float
-        Training loss of the last epoch. With several networks, this and the
-        four attributes below are lists with one entry per network.
+    loss_ : float
+        Training loss of the last epoch (the mean over the networks).
 
     loss_curve_ : list of float
         Training loss per epoch: the mean negative log-likelihood in original
-        target units, plus the L2 penalty.
+        target units, plus the L2 penalty. With several networks, the mean
+        over the networks that ran that epoch.
 
     best_loss_ : float or None
-        Lowest training loss; None with early stopping.
+        Lowest training loss (the mean over the networks); None with early
+        stopping.
 
     validation_scores_ : list of float or None
         Mean validation log-likelihood (original units, higher is better) per
-        epoch; None without early stopping.
+        epoch, averaged over the networks as ``loss_curve_``; None without
+        early stopping.
 
     best_validation_score_ : float or None
-        Highest validation log-likelihood, whose weights are kept; None
-        without early stopping.
+        Highest validation log-likelihood, whose weights are kept (the mean
+        over the networks); None without early stopping.
+
+    networks_ : list of Bunch
+        One entry per network, as ``estimators_`` of
+        :class:`~sklearn.ensemble.BaggingRegressor`: each network's own
+        ``loss_curve``, ``validation_scores``, ``loss``, ``best_loss``,
+        ``best_validation_score``, ``n_iter`` and ``t``.
 
     coefs_ : list of ndarray
-        Weight matrices, ``coefs_[i]`` of shape (fan_in, fan_out), as in
-        :class:`~sklearn.neural_network.MLPRegressor`; the last one is the
-        mixture head. With several networks, each has a leading network
-        axis, ``(n_networks_, fan_in, fan_out)``.
+        Weight matrices, ``coefs_[i]`` of shape
+        ``(n_networks_, fan_in, fan_out)``: the layout of
+        :class:`~sklearn.neural_network.MLPRegressor` with a leading network
+        axis, present for one network too so that the shapes do not depend on
+        the number of rows. The last layer is the mixture head.
 
     intercepts_ : list of ndarray
-        Bias vectors, ``intercepts_[i]`` of shape (fan_out,), or
-        ``(n_networks_, fan_out)`` with several networks.
+        Bias vectors, ``intercepts_[i]`` of shape ``(n_networks_, fan_out)``.
 
     See Also
     --------
