@@ -132,10 +132,18 @@ class MixtureDistribution:
     def __getitem__(self, index):
         """Rows selected by ``index``, as a new distribution (an int keeps one row)."""
         if isinstance(index, numbers.Integral):
-            index = slice(index, index + 1 if index != -1 else None)
+            n = len(self)
+            if not -n <= index < n:
+                raise IndexError(f"row {index} is out of range for {n} rows.")
+            index = int(index) % n
+            index = slice(index, index + 1)
         return self._trusted(
             self.weights[index], self.means[index], self.scales[index], self.squeeze
         )
+
+    def __iter__(self):
+        """Iterate over the rows, each a one-row distribution."""
+        return (self[i] for i in range(len(self)))
 
     @classmethod
     def _trusted(cls, weights, means, scales, squeeze):

@@ -3,10 +3,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -22,7 +24,7 @@ from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
 from skmdn._head import MixtureHead
 from skmdn._network import ACTIVATIONS, MLP
-from skmdn._preprocessing import weighted_mean_std
+from skmdn._preprocessing import Standardisation
 from skmdn._training import TrainingConfig, fit_network
 
 # n_networks="auto": as many networks as cost about one network on
@@ -66,7 +68,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     :meth:`conditional_density`, :meth:`log_prob` and :meth:`sample`.
 
     Inputs and targets are standardised internally with sample-weighted
-    statistics; densities are reported in the original target units.
+    statistics computed in float64 (a target dominated by a few extreme
+    values is scaled robustly; constant columns are recognised; sparse ``X``
+    is densified); densities are reported in the original target units. See
+    the "Your data" page of the user guide.
 
     Parameters
     ----------
@@ -128,6 +133,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution (weights,
         optimiser state and standardisation) instead of starting afresh.
+        Training parameters changed since (``learning_rate_init``,
+        ``batch_size``, ``alpha``, the noise, ``clip_grad_norm``, the
+        stopping rule, ``max_iter``) take effect; changing the architecture
+        raises.
 
     clip_grad_norm : float or None, default=10.0
         Maximum Euclidean norm of the gradient of each step; None disables
@@ -360,9 +369,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Training targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; they enter the standardisation, the loss and
-            the validation split, so an integer weight acts as that many
-            repeated rows.
+            Non-negative weights; they enter the standardisation, the loss,
+            the validation split and the initial components as repeated rows
+            would. Mini-batches, noise and the 'auto' sizes count rows, so an
+            integer weight equals that many repeated rows exactly only with
+            full batches, no noise and an int ``n_networks``.
 
         Returns
         -------
@@ -376,7 +387,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         """Run one epoch of training on the given data.
 
         The first call initialises the network and the standardisation from
-        this data; later calls continue from the current state.
+        this data; later calls continue from the current state, update the
+        running means and variances of the inputs and targets with the new
+        rows (as ``StandardScaler.partial_fit``) and re-express the networks
+        in the new units.
         ``early_stopping`` does not apply: a stream has no held-out data, so
         every row given is trained on.
 
@@ -417,27 +431,39 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         trunk, head = self._architecture(X.shape[1], Y.shape[1])
         if first_pass:
             previous = [None] * self._resolve_n_networks(X.shape[0])
-            # one standardisation for every network, from all the rows given
-            x_mean, x_scale = weighted_mean_std(X, sample_weight)
-            y_mean, y_scale = weighted_mean_std(Y, sample_weight)
+            # one standardisation for every network, from all the rows given;
+            # a stream cannot see its outliers coming, so it keeps moments
+            x_scaler = Standardisation.from_data(X, sample_weight)
+            y_scaler = Standardisation.from_data(
+                Y, sample_weight, robust=not incremental
+            )
         else:
             self._check_same_architecture(trunk, head)
             previous = self._networks
-            x_mean, x_scale = self._x_mean, self._x_scale
-            y_mean, y_scale = self._y_mean, self._y_scale
-        Xs, Ys = (X - x_mean) / x_scale, (Y - y_mean) / y_scale
+            x_scaler, y_scaler = self._x_scaler, self._y_scaler
+            if incremental:
+                # running statistics: later chunks move the standardisation,
+                # and every network is re-expressed in the new units
+                x_scaler = x_scaler.updated(X, sample_weight)
+                y_scaler = y_scaler.updated(Y, sample_weight)
+                previous = [
+                    self._reexpressed(net, trunk, head, x_scaler, y_scaler)
+                    for net in previous
+                ]
+        # each datum is standardised once, in float64, then cast to X's dtype
+        Xs = x_scaler.transform(X, X.dtype)
+        Ys = y_scaler.transform(Y, X.dtype)
         networks = self._fit_networks(
             trunk,
             head,
             (Xs, Ys, sample_weight),
-            log_det=float(np.log(y_scale).sum()),
+            log_det=float(np.log(y_scaler.scale).sum()),
             previous=previous,
             incremental=incremental,
         )
         # Commit the fitted state (numpy and plain values only).
         self._trunk, self._head = trunk, head
-        self._x_mean, self._x_scale = x_mean, x_scale
-        self._y_mean, self._y_scale = y_mean, y_scale
+        self._x_scaler, self._y_scaler = x_scaler, y_scaler
         self._y_ndim = y_ndim
         self.n_outputs_ = Y.shape[1]
         self._networks = networks
@@ -452,12 +478,16 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
             dtype=[np.float64, np.float32],
+            accept_sparse=["csr", "csc", "coo"],
             reset=reset,
         )
+        if sp.issparse(X):
+            X = np.ascontiguousarray(X.toarray())  # the first layer is dense
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        Y = y.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
+        # the targets' statistics are computed in float64 whatever X's dtype
+        Y = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} targets, but the model was fitted on "
@@ -497,6 +527,37 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "activation, min_scale, n_networks) changed since the last "
                 "fit; refit with warm_start=False."
             )
+
+    def _reexpressed(self, net, trunk, head, x_scaler, y_scaler):
+        """``net`` with weights for new standardisations of the inputs and targets.
+
+        Exact for the inputs (the first layer is affine in them) and for the
+        component means; the component scales are re-expressed by a shift of
+        their raw outputs, which is exact where the softplus is exponential
+        (small scales) and a first-order approximation elsewhere.
+        """
+        old_x, old_y = self._x_scaler, self._y_scaler
+        coefs, intercepts = (
+            [c.copy() for c in net.coefs],
+            [b.copy() for b in net.intercepts],
+        )
+        trunk.reexpress_inputs(
+            coefs,
+            intercepts,
+            old_x.location,
+            old_x.scale,
+            x_scaler.location,
+            x_scaler.scale,
+        )
+        head.reexpress_outputs(
+            coefs,
+            intercepts,
+            old_y.location,
+            old_y.scale,
+            y_scaler.location,
+            y_scaler.scale,
+        )
+        return replace(net, coefs=coefs, intercepts=intercepts)
 
     def _resolve_n_networks(self, n_samples):
         if self.n_networks != "auto":
@@ -628,14 +689,20 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             and np.isfinite(X).all()
         ):
             return X
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=[np.float64, np.float32],
+            accept_sparse=["csr", "csc", "coo"],
+        )
+        return np.ascontiguousarray(X.toarray()) if sp.issparse(X) else X
 
     def _mixture_params(self, X):
         """Weights (n, M*K), means and scales (n, M*K, D) in original target units."""
         check_is_fitted(self)
         X = self._validate_X_predict(X)
-        dtype = self.coefs_[0].dtype
-        Xs = ((X - self._x_mean) / self._x_scale).astype(dtype, copy=False)
+        Xs = self._x_scaler.transform(X, self.coefs_[0].dtype)
         coefs, intercepts = self.coefs_, self.intercepts_
         if torch.device(self.device).type != "cpu":
             out = self._trunk.forward_on_device(coefs, intercepts, Xs, self.device)
@@ -651,8 +718,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         else:
             logits, loc, scale = logits[0], loc[0], scale[0]
         logits = np.asarray(logits, dtype=np.float64)
-        means = loc.astype(np.float64) * self._y_scale + self._y_mean
-        scales = scale.astype(np.float64) * self._y_scale
+        means = loc.astype(np.float64) * self._y_scaler.scale + self._y_scaler.location
+        scales = scale.astype(np.float64) * self._y_scaler.scale
         if not (np.isfinite(logits).all() and np.isfinite(means).all()):
             raise ValueError(
                 "The network produced non-finite mixture parameters; the inputs "
@@ -853,5 +920,6 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         tags.non_deterministic = torch.device(self.device).type != "cpu"
         return tags

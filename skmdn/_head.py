@@ -127,6 +127,31 @@ class MixtureHead:
         raw = inverse_softplus(np.asarray(scale, dtype=np.float64) - self.min_scale)
         return np.concatenate([np.zeros(K), np.ravel(loc), raw.ravel()])
 
+    def reexpress_outputs(
+        self, coefs, intercepts, old_loc, old_scale, new_loc, new_scale
+    ):
+        """Rewrite the head's layer in place for targets standardised anew.
+
+        The means are affine in the head's outputs, so they are re-expressed
+        exactly: ``mu_new = mu_old * r + (old_loc - new_loc) / new_scale`` with
+        ``r = old_scale / new_scale``. The scales become
+        ``softplus(raw + log r) + min_scale``, which is ``r`` times the old
+        scale where the softplus is exponential (small scales) and a
+        first-order approximation elsewhere.
+        """
+        K, D = self.n_components, self.n_outputs
+        W, b = coefs[-1].astype(np.float64), intercepts[-1].astype(np.float64)
+        ratio = old_scale / new_scale
+        loc_cols = np.arange(K * D) + K  # component-major: k * D + d
+        raw_cols = loc_cols + K * D
+        per_col = np.tile(ratio, K)
+        shift = np.tile((old_loc - new_loc) / new_scale, K)
+        W[:, loc_cols] *= per_col
+        b[loc_cols] = b[loc_cols] * per_col + shift
+        b[raw_cols] += np.log(per_col)
+        coefs[-1][...] = W
+        intercepts[-1][...] = b
+
     def log_prob(self, out, y):
         """Log-density of ``y`` (n, D) under the mixtures of outputs (n, width)."""
         return log_prob(*self.params(out), y)

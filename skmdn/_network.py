@@ -237,6 +237,21 @@ class MLP:
                 outputs.append(self.forward(flat.to(device), X_t).cpu().numpy())
         return np.stack(outputs)
 
+    @staticmethod
+    def reexpress_inputs(coefs, intercepts, old_loc, old_scale, new_loc, new_scale):
+        """Rewrite the first layer in place for inputs standardised anew.
+
+        With ``x_old = (x - old_loc) / old_scale`` and ``x_new`` likewise, the
+        first layer ``x_old @ W + b`` equals ``x_new @ W' + b'`` for
+        ``W' = W * (new_scale / old_scale)[:, None]`` and
+        ``b' = b + ((new_loc - old_loc) / old_scale) @ W``: the network's
+        function of the raw inputs is unchanged.
+        """
+        W, b = coefs[0].astype(np.float64), intercepts[0].astype(np.float64)
+        shift = (new_loc - old_loc) / old_scale
+        intercepts[0][...] = b + shift @ W
+        coefs[0][...] = W * (new_scale / old_scale)[:, None]
+
     def to_numpy(self, flat):
         """Copy the flat vector into ``coefs`` and ``intercepts`` lists of arrays."""
         layers = self.unflatten(flat.detach().cpu())

@@ -5,8 +5,18 @@ Everything here is numpy, and runs once per fit before any tensor exists.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from dataclasses import dataclass
+
 import numpy as np
 
+# Targets: a column whose standard deviation exceeds this many times its
+# normal-consistent interquartile range is standardised robustly (median and
+# IQR / NORMAL_IQR): a few glitches must not set the resolution of the model.
+# Normal, uniform, bimodal, exponential and lognormal(sigma=1) columns stay
+# below 2.2 and keep their mean and standard deviation.
+ROBUST_RATIO = 3.0
+# Interquartile range of the standard normal distribution.
+NORMAL_IQR = 1.3489795003921634
 # Row cap for the k-means that places the initial components.
 INIT_MAX_ROWS = 20000
 # Smallest initial component scale, in standardised target units.
@@ -25,14 +35,107 @@ AUTO_BATCH_SIZE = 256
 AUTO_BATCH_MIN = 32
 
 
-def weighted_mean_std(A, w):
-    """Sample-weighted column means and standard deviations (zero std -> 1)."""
+def _is_constant(var, mean, n_rows):
+    """Columns whose variance is within the rounding error of a float64 mean.
+
+    The bound of scikit-learn's ``StandardScaler`` (``_is_constant_feature``):
+    summing ``n`` values leaves an error of about ``n * eps`` relative to the
+    mean, so a variance below ``n * eps * var + (n * mean * eps) ** 2`` cannot
+    be told from zero. A fixed threshold misses it once ``n`` is large.
+    """
+    eps = np.finfo(np.float64).eps
+    return var <= n_rows * eps * var + (n_rows * mean * eps) ** 2
+
+
+def _moments(A, w):
+    """Weighted column means and variances, in float64 whatever ``A``'s dtype."""
+    A = np.asarray(A, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
     mean = np.average(A, axis=0, weights=w)
     var = np.average((A - mean) ** 2, axis=0, weights=w)
+    return mean, var
+
+
+def weighted_mean_std(A, w):
+    """Sample-weighted column means and standard deviations, in float64.
+
+    Constant columns (see :func:`_is_constant`) get a standard deviation of 1,
+    as in ``StandardScaler``.
+    """
+    mean, var = _moments(A, w)
     std = np.sqrt(var)
-    tiny = 10 * np.finfo(A.dtype).eps * np.maximum(np.abs(mean), 1.0)
-    std[std <= tiny] = 1.0
+    std[_is_constant(var, mean, np.count_nonzero(w))] = 1.0
     return mean, std
+
+
+@dataclass
+class Standardisation:
+    """Location and scale of the columns of a data set, and its running moments.
+
+    ``transform`` maps data to ``(A - location) / scale``. The moments (total
+    weight, mean and variance of every row seen, float64) let ``partial_fit``
+    merge later chunks with :meth:`updated`.
+    """
+
+    location: np.ndarray
+    scale: np.ndarray
+    weight: float
+    rows: int
+    mean: np.ndarray
+    var: np.ndarray
+
+    @classmethod
+    def from_data(cls, A, w, robust=False):
+        """Weighted mean and standard deviation of ``A``; robust ones if asked.
+
+        With ``robust``, a column whose standard deviation exceeds
+        ``ROBUST_RATIO`` times its normal-consistent interquartile range
+        ``IQR / 1.349`` (a few extreme rows dominate it) is centred on its
+        weighted median and scaled by that range instead, so that the bulk of
+        the data, not its outliers, sets the model's resolution.
+        """
+        mean, var = _moments(A, w)
+        rows = int(np.count_nonzero(w))
+        location, scale = weighted_mean_std(A, w)
+        if robust:
+            A = np.asarray(A, dtype=np.float64)
+            for d in range(A.shape[1]):
+                q1, q2, q3 = np.quantile(
+                    A[:, d], [0.25, 0.5, 0.75], method="inverted_cdf", weights=w
+                )
+                spread = (q3 - q1) / NORMAL_IQR
+                if spread > 0 and scale[d] > ROBUST_RATIO * spread:
+                    location[d], scale[d] = q2, spread
+        return cls(location, scale, float(np.sum(w, dtype=np.float64)), rows, mean, var)
+
+    def updated(self, A, w):
+        """Return the standardisation of all rows seen so far and of ``A``.
+
+        Location and scale become the merged weighted mean and standard
+        deviation (the constant-column rule applies to the merged variance);
+        the moments are merged as in Chan, Golub and LeVeque (1982).
+        """
+        mean, var = _moments(A, w)
+        weight = float(np.sum(w, dtype=np.float64))
+        total = self.weight + weight
+        delta = mean - self.mean
+        merged_mean = self.mean + delta * (weight / total)
+        merged_var = (
+            self.var * self.weight
+            + var * weight
+            + delta**2 * self.weight * weight / total
+        ) / total
+        rows = self.rows + int(np.count_nonzero(w))
+        scale = np.sqrt(merged_var)
+        scale[_is_constant(merged_var, merged_mean, rows)] = 1.0
+        return Standardisation(
+            merged_mean.copy(), scale, total, rows, merged_mean, merged_var
+        )
+
+    def transform(self, A, dtype):
+        """Return ``(A - location) / scale``, computed in float64, in ``dtype``."""
+        A = np.asarray(A, dtype=np.float64)
+        return ((A - self.location) / self.scale).astype(dtype, copy=False)
 
 
 def init_components(Y, w, n_components, rng, min_scale):

@@ -449,6 +449,8 @@ def fit_network(
         params = trunk.from_numpy(previous.coefs, previous.intercepts, dtype)
         params = params.to(device)
         optimizer = AdamState.from_numpy(previous.optimizer, dtype, device)
+        # the step size is a parameter: a warm start uses the current one
+        optimizer.lr = float(config.learning_rate_init)
         history = previous.history.resumed(early_stopping)
 
     trainer = Trainer(

@@ -39,10 +39,10 @@ def expected_failed_checks(estimator):
         # Noise regularisation draws fresh noise for every row of every batch:
         # a row of weight 2 gets one draw where two repeated rows get two, as
         # in SGDRegressor, which scikit-learn lists with this same reason.
+        reason = "sample_weight is not equivalent to removing/repeating samples."
         return {
-            "check_sample_weight_equivalence_on_dense_data": (
-                "sample_weight is not equivalent to removing/repeating samples."
-            )
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
         }
     return {}
 

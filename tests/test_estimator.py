@@ -1,5 +1,6 @@
 """Behaviour of MDNRegressor, one feature per test (in the style of test_mlp.py)."""
 
+import dataclasses
 import io
 import pickle
 import warnings
@@ -113,18 +114,69 @@ def test_warm_start_rejects_changed_architecture():
         est.fit(X, y)
 
 
-def test_partial_fit_runs_one_epoch_and_keeps_standardisation():
+def test_partial_fit_runs_one_epoch_and_keeps_running_statistics():
     X, y = _regression(n=300)
     est = _fast(batch_size=100)
     est.partial_fit(X[:150], y[:150])
-    y_mean = est._y_mean.copy()
     assert est.n_iter_ == 1
     assert est.t_ == 2
     est.partial_fit(X[150:], y[150:] + 100.0)
     assert est.n_iter_ == 2
     assert est.t_ == 4
-    assert_array_equal(est._y_mean, y_mean)
+    # the standardisation is that of every row seen, as StandardScaler's
+    both = np.r_[y[:150], y[150:] + 100.0]
+    assert_allclose(est._y_scaler.location, [both.mean()], rtol=1e-12)
+    assert_allclose(est._y_scaler.scale, [both.std()], rtol=1e-12)
+    assert_allclose(est._x_scaler.scale, X.std(axis=0), rtol=1e-12)
     assert len(est.loss_curve_) == 2
+
+
+def test_running_statistics_reexpress_the_network_exactly():
+    # moving the input statistics and the target location changes nothing;
+    # a target scale change acts on the component scales to first order
+    X, y = _regression(n=200, n_outputs=2)
+    est = _fast(batch_size=50, n_components=3).partial_fit(X, y)
+    dist = est.predict_dist(X[:20])
+    old_x, old_y = est._x_scaler, est._y_scaler
+    shifted = [replace_loc(old_x, 0.3, 1.7), replace_loc(old_y, -2.0, 1.0)]
+    net = est._reexpressed(est._networks[0], est._trunk, est._head, *shifted)
+    est._networks = [net]
+    est._x_scaler, est._y_scaler = shifted
+    est._set_public_attributes()
+    moved = est.predict_dist(X[:20])
+    assert_allclose(moved.weights, dist.weights, rtol=1e-10)
+    assert_allclose(moved.means, dist.means, rtol=1e-10, atol=1e-10)
+    assert_allclose(moved.scales, dist.scales, rtol=1e-10)
+
+
+def replace_loc(scaler, shift, factor):
+    return dataclasses.replace(
+        scaler, location=scaler.location + shift, scale=scaler.scale * factor
+    )
+
+
+def test_partial_fit_does_not_depend_much_on_the_order_of_chunks():
+    # the first chunk is a calm period (|x| < 0.05): statistics frozen from it
+    # squashed the later inputs (R2 0.944 against 0.995 shuffled)
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-3, 3, size=4000)
+    y = np.sin(x) + 0.05 * rng.normal(size=x.size)
+    calm = np.flatnonzero(np.abs(x) < 0.05)
+    rest = rng.permutation(np.flatnonzero(np.abs(x) >= 0.05))
+    orders = {
+        "calm first": [calm, *np.array_split(rest, 8)],
+        "shuffled": np.array_split(rng.permutation(x.size), 9),
+    }
+    scores = {}
+    for name, chunks in orders.items():
+        est = MDNRegressor(n_components=3, n_networks=1, random_state=0)
+        for _ in range(15):
+            for chunk in chunks:
+                est.partial_fit(x[chunk, None], y[chunk])
+        assert_allclose(est._x_scaler.scale, [x.std()], rtol=1e-10)
+        scores[name] = est.score(x[:, None], y)
+    assert scores["shuffled"] > 0.99
+    assert scores["calm first"] > scores["shuffled"] - 0.02
 
 
 def test_partial_fit_ignores_early_stopping():
@@ -414,7 +466,7 @@ def test_torch_and_numpy_forward_agree():
     X, y = _regression(n_outputs=2)
     est = _fast(activation="relu").fit(X, y)
     trunk, head = est._trunk, est._head
-    Xs = (X - est._x_mean) / est._x_scale
+    Xs = est._x_scaler.transform(X, np.float64)
     coefs, intercepts = [c[0] for c in est.coefs_], [b[0] for b in est.intercepts_]
     np_out = head.params_numpy(trunk.forward_numpy(coefs, intercepts, Xs))
     flat = trunk.from_numpy(coefs, intercepts, torch.float64)
