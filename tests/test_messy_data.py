@@ -188,3 +188,17 @@ def test_sparse_inputs_fit_as_their_dense_arrays(fmt):
     b = _fit(_est(max_iter=5), dense, y)
     assert_array_equal(a.predict(X), b.predict(dense))
     assert_array_equal(a.predict_dist(X).means, b.predict_dist(dense).means)
+
+
+def test_integer_weights_act_as_repeated_rows_in_the_standardisation():
+    rng = np.random.RandomState(0)
+    A = np.c_[rng.normal(size=300), rng.normal(size=300)]
+    A[:3, 1] = 1e7  # the robust path
+    w = rng.randint(0, 4, size=300).astype(float)
+    weighted = Standardisation.from_data(A, w, robust=True)
+    repeated = Standardisation.from_data(
+        A.repeat(w.astype(int), axis=0), np.ones(int(w.sum())), robust=True
+    )
+    assert weighted.scale[1] < 10  # the robust scale was used
+    assert_allclose(weighted.location, repeated.location, rtol=1e-12)
+    assert_allclose(weighted.scale, repeated.scale, rtol=1e-12)
