@@ -173,54 +173,59 @@ class MixtureHead:
 
         Parameters
         ----------
-        out_t : Tensor of shape (width, n)
-            Raw outputs, transposed (rows in the order of :meth:`split`).
-        y_t : Tensor of shape (D, n)
+        out_t : Tensor of shape (..., width, n)
+            Raw outputs, transposed (rows in the order of :meth:`split`);
+            leading axes (e.g. one per network) are batch axes.
+        y_t : Tensor of shape (..., D, n)
             Targets, transposed.
-        coef : Tensor of shape (n,)
+        coef : Tensor of shape (..., n)
             Per-row weight of the loss, ``w_i / sum(w)``.
 
         Returns
         -------
-        loss : Tensor of shape ()
+        loss : Tensor of shape (...)
             ``-sum_i coef_i log p(y_i)``.
-        grad_t : Tensor of shape (width, n)
+        grad_t : Tensor of shape (..., width, n)
             Gradient of ``loss`` with respect to ``out_t``.
         """
-        D, n = y_t.shape
+        D, n = y_t.shape[-2:]
+        lead = out_t.shape[:-2]
         K = self.n_components
         KD = K * D
-        logits = out_t[:K]
-        loc = out_t[K : K + KD].view(K, D, n)
-        raw = out_t[K + KD :].view(K, D, n)
+        logits = out_t[..., :K, :]
+        loc = out_t[..., K : K + KD, :].view(*lead, K, D, n)
+        raw = out_t[..., K + KD :, :].view(*lead, K, D, n)
         scale = torch.nn.functional.softplus(raw).add_(self.min_scale)
         inv = scale.reciprocal()
-        z = (y_t - loc).mul_(inv)
+        z = (y_t.unsqueeze(-3) - loc).mul_(inv)
         if D == 1:
-            half_sq = (z * z).view(K, n)
-            log_scale = scale.log().view(K, n)
+            half_sq = (z * z).view(*lead, K, n)
+            log_scale = scale.log().view(*lead, K, n)
         else:
-            half_sq = (z * z).sum(1)
-            log_scale = scale.log().sum(1)
+            half_sq = (z * z).sum(-2)
+            log_scale = scale.log().sum(-2)
         # softmax of the logits and of the joint log-densities, by hand: the
         # built-in logsumexp and log_softmax cost several small kernels each
-        a_max = logits.amax(0)
+        a_max = logits.amax(-2, keepdim=True)
         shifted = logits - a_max
         joint = shifted - log_scale
         joint.sub_(half_sq, alpha=0.5)  # log pi_k + log N_k + const(row)
         exp_a = shifted.exp_()
-        sum_a = exp_a.sum(0)
-        j_max = joint.amax(0)
+        sum_a = exp_a.sum(-2, keepdim=True)
+        j_max = joint.amax(-2, keepdim=True)
         exp_j = joint.sub_(j_max).exp_()
-        sum_j = exp_j.sum(0)
+        sum_j = exp_j.sum(-2, keepdim=True)
         ll = (sum_j / sum_a).log_().add_(j_max)  # log p(y) + 0.5 * D * log(2 pi)
-        loss = 0.5 * D * LOG_2PI * coef.sum() - torch.dot(coef, ll)
+        coef_row = coef.unsqueeze(-2)
+        loss = 0.5 * D * LOG_2PI * coef.sum(-1) - (coef_row * ll).sum((-2, -1))
         grad_t = torch.empty_like(out_t)
-        exp_a.mul_(coef / sum_a)  # coef * pi
-        exp_j.mul_(coef / sum_j)  # coef * gamma
-        torch.sub(exp_a, exp_j, out=grad_t[:K])
-        g = exp_j.view(K, 1, n) * inv  # coef * gamma / sigma
-        torch.mul(g, z, out=grad_t[K : K + KD].view(K, D, n)).neg_()
+        exp_a.mul_(coef_row / sum_a)  # coef * pi
+        exp_j.mul_(coef_row / sum_j)  # coef * gamma
+        torch.sub(exp_a, exp_j, out=grad_t[..., :K, :])
+        g = exp_j.view(*lead, K, 1, n) * inv  # coef * gamma / sigma
+        grad_loc = grad_t[..., K : K + KD, :].view(*lead, K, D, n)
+        torch.mul(g, z, out=grad_loc).neg_()
         g.mul_(torch.sigmoid(raw))
-        torch.mul(g, z.mul_(z).sub_(1.0), out=grad_t[K + KD :].view(K, D, n)).neg_()
+        grad_raw = grad_t[..., K + KD :, :].view(*lead, K, D, n)
+        torch.mul(g, z.mul_(z).sub_(1.0), out=grad_raw).neg_()
         return loss, grad_t

@@ -99,12 +99,20 @@ class MLP:
         return sum(i * o + o for i, o in self.shapes)
 
     def unflatten(self, flat):
-        """Return views ``[(W, b), ...]`` into ``flat``; ``W`` is (fan_in, fan_out)."""
+        """Return views ``[(W, b), ...]`` into ``flat``; ``W`` is (fan_in, fan_out).
+
+        A flat tensor of shape ``(M, n_params)`` (``M`` networks) gives views
+        with that leading axis, ``(M, fan_in, fan_out)`` and ``(M, fan_out)``.
+        """
+        lead = flat.shape[:-1]
         layers, start = [], 0
         for fan_in, fan_out in self.shapes:
             stop = start + fan_in * fan_out
             layers.append(
-                (flat[start:stop].view(fan_in, fan_out), flat[stop : stop + fan_out])
+                (
+                    flat[..., start:stop].view(*lead, fan_in, fan_out),
+                    flat[..., stop : stop + fan_out],
+                )
             )
             start = stop + fan_out
         return layers
@@ -172,17 +180,23 @@ class MLP:
             ``unflatten(params)``.
         grad_layers : list of (Tensor, Tensor)
             ``unflatten(grad)``: overwritten with the gradient.
-        X : Tensor of shape (n, n_features)
+        X : Tensor of shape (n, n_features) or (M, n, n_features)
+            Inputs; with a leading axis, one batch per network, and
+            ``layers`` carry the same leading axis (batched matrix products).
         loss_and_out_grad : callable
             ``out_t -> (loss, grad_t)`` for the transposed outputs ``out_t``
-            of shape (n_out, n) (transposed, so that a head's parts are
+            of shape ([M,] n_out, n) (transposed, so that a head's parts are
             contiguous rows).
 
         Returns
         -------
-        Tensor of shape ()
+        Tensor of shape () or (M,)
             The loss.
         """
+        if X.dim() == 3:
+            return self._batched_loss_and_grad(
+                layers, grad_layers, X, loss_and_out_grad
+            )
         act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
         acts = [X]
         h = X
@@ -203,6 +217,32 @@ class MLP:
             torch.sum(delta, 0, out=grad_b)
             if i > 0:
                 delta = torch.mm(delta, layers[i][0].T)
+        return loss
+
+    def _batched_loss_and_grad(self, layers, grad_layers, X, loss_and_out_grad):
+        """:meth:`loss_and_grad` for ``M`` networks at once (``bmm``)."""
+        act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
+        acts = [X]
+        h = X
+        for weight, bias in layers[:-1]:
+            h = act(torch.baddbmm(bias.unsqueeze(1), h, weight))
+            acts.append(h)
+        weight, bias = layers[-1]
+        out_t = torch.baddbmm(
+            bias.unsqueeze(2), weight.transpose(1, 2), h.transpose(1, 2)
+        )
+        loss, delta_t = loss_and_out_grad(out_t)
+        grad_w, grad_b = grad_layers[-1]
+        grad_w.copy_(torch.bmm(h.transpose(1, 2), delta_t.transpose(1, 2)))
+        grad_b.copy_(delta_t.sum(2))
+        delta = torch.bmm(delta_t.transpose(1, 2), weight.transpose(1, 2))
+        for i in range(len(layers) - 2, -1, -1):
+            act_grad_(delta, acts[i + 1])
+            grad_w, grad_b = grad_layers[i]
+            grad_w.copy_(torch.bmm(acts[i].transpose(1, 2), delta))
+            grad_b.copy_(delta.sum(1))
+            if i > 0:
+                delta = torch.bmm(delta, layers[i][0].transpose(1, 2))
         return loss
 
     def forward_numpy(self, coefs, intercepts, X):

@@ -33,6 +33,12 @@ DISCRETE_MAX_SHARE = 0.1
 # sets get enough steps per epoch) and at most AUTO_BATCH_SIZE.
 AUTO_BATCH_SIZE = 256
 AUTO_BATCH_MIN = 32
+# n_iter_no_change="auto": about PATIENCE_STEPS optimiser steps of patience,
+# in whole epochs, clipped to [MIN_PATIENCE, MAX_PATIENCE]: the cost of
+# waiting follows what the model learns per step, not the number of rows.
+PATIENCE_STEPS = 1000
+MIN_PATIENCE = 10
+MAX_PATIENCE = 200
 
 
 def _is_constant(var, mean, n_rows):
@@ -266,6 +272,14 @@ def resolve_batch_size(batch_size, n_train):
     if batch_size == "auto":
         return min(AUTO_BATCH_SIZE, max(AUTO_BATCH_MIN, n_train // 32), n_train)
     return min(int(batch_size), n_train)
+
+
+def resolve_patience(n_iter_no_change, steps_per_epoch):
+    """Epochs without progress before a cut or a stop: an int, or the 'auto' rule."""
+    if n_iter_no_change != "auto":
+        return n_iter_no_change
+    epochs = -(-PATIENCE_STEPS // steps_per_epoch)
+    return int(np.clip(epochs, MIN_PATIENCE, MAX_PATIENCE))
 
 
 def input_noise_level(noise, n_train, n_dims):

@@ -1,13 +1,17 @@
-"""Training of one network: tensors, the epoch loop, early stopping and roll-back.
+"""Training: tensors, the batched epoch loop, early stopping and roll-back.
 
-:func:`fit_network` takes standardised numpy data and returns the network's
-numpy state: every tensor, dtype and device decision of training lives in this
-module. Nothing here knows about scikit-learn's estimator API.
+:func:`fit_networks` takes standardised numpy data and returns every
+network's numpy state: every tensor, dtype and device decision of training
+lives in this module. The ``M`` networks of an ensemble train together, as one
+batched network (batched matrix products over a leading network axis, the
+same hand-written gradient), each on its own rows, shuffles, noise, step size
+and stopping rule. Nothing here knows about scikit-learn's estimator API.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
+import time
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -19,6 +23,7 @@ from skmdn._preprocessing import (
     init_components,
     input_noise_level,
     resolve_batch_size,
+    resolve_patience,
     target_noise_levels,
     validation_split,
 )
@@ -28,34 +33,55 @@ from skmdn._preprocessing import (
 EVAL_CHUNK = 65536
 # Batches per gather of shuffled rows in an epoch.
 GATHER_BATCHES = 64
+# verbose: at most one progress line per this many seconds.
+PROGRESS_SECONDS = 1.0
+# learning_rate='adaptive': the step size is divided by this factor each time
+# the stopping rule would stop, ADAPTIVE_CUTS times before it does (as
+# MLPRegressor's 'adaptive' schedule), and the input noise is switched off at
+# the first cut, so that the fine-tuning phases sharpen what the noise blurred
+# (benchmarks/time_to_quality.py and the sharp-conditional test).
+LR_CUT_FACTOR = 5.0
+ADAPTIVE_CUTS = 2
+RESTORE_ON_CUT = False
+NOISE_OFF_AFTER_CUT = True
 
 
 @dataclass
 class TrainingData:
-    """Standardised tensors for training, and optionally for validation.
+    """Standardised tensors, and each network's training and validation rows.
 
-    The training targets are kept transposed, ``Y_t`` of shape (D, n): the
-    fused step reads one contiguous row per target.
+    The targets are kept transposed, ``Y_t`` of shape (D, n): the fused step
+    reads one contiguous row per target. Network ``m`` trains on rows
+    ``rows[m]`` with weights ``w_rows[m]``; the rows are padded to a common
+    length with weight-0 rows so that the networks step together.
     """
 
     X: torch.Tensor
     Y_t: torch.Tensor
-    w: torch.Tensor
-    X_val: torch.Tensor | None = None
-    Y_val: torch.Tensor | None = None
-    w_val: torch.Tensor | None = None
+    rows: torch.Tensor
+    w_rows: torch.Tensor
+    validation: list | None = None  # per network: (X, Y, w) tensors
 
     @classmethod
-    def from_numpy(cls, train, validation, device):
-        """Build tensors on ``device`` from ``(X, Y, w)`` triples (or None)."""
+    def from_numpy(cls, X, Y, w, train_rows, val_rows, device):
+        """Build the tensors on ``device``; ``val_rows`` may be None."""
 
         def tensor(a):
             return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
-        X, Y, w = train
-        data = cls(X=tensor(X), Y_t=tensor(Y.T), w=tensor(w))
-        if validation is not None:
-            data.X_val, data.Y_val, data.w_val = (tensor(a) for a in validation)
+        n_max = max(len(r) for r in train_rows)
+        rows = np.zeros((len(train_rows), n_max), dtype=np.int64)
+        w_rows = np.zeros((len(train_rows), n_max), dtype=w.dtype)
+        for m, r in enumerate(train_rows):
+            rows[m, : len(r)] = r
+            w_rows[m, : len(r)] = w[r]
+        data = cls(
+            X=tensor(X), Y_t=tensor(Y.T), rows=tensor(rows), w_rows=tensor(w_rows)
+        )
+        if val_rows is not None:
+            data.validation = [
+                (tensor(X[r]), tensor(Y[r]), tensor(w[r])) for r in val_rows
+            ]
         return data
 
 
@@ -123,34 +149,34 @@ class History:
 
 
 class Trainer:
-    """Runs epochs of mini-batch Adam on the weighted mixture NLL.
+    """Runs epochs of mini-batch Adam on the weighted mixture NLL of M networks.
 
     Parameters
     ----------
     trunk : MLP
-        The network's trunk.
+        The networks' trunk.
     head : MixtureHead
         The mixture head on the trunk's outputs.
-    params : Tensor of shape (n_params,)
-        Flat parameters, updated in place.
+    params : Tensor of shape (M, n_params)
+        Flat parameters, one row per network, updated in place.
     optimizer : AdamState
-        Adam moments and learning rate, updated in place.
+        Adam moments and step sizes, updated in place.
     batch_size : int
-        Rows per step.
+        Rows per step (of every network).
     alpha : float
         L2 penalty on the weights, as in MLPRegressor.
     clip_grad_norm : float or None
-        Maximum gradient norm, or None for no clipping.
+        Maximum gradient norm of each network, or None for no clipping.
     log_det : float
         ``sum(log y_scale)``: subtracted from standardised log-densities to
         report them in original target units (the Jacobian of the scaling).
     generator : torch.Generator
         CPU generator for the shuffles and the noise.
-    input_noise : float
+    input_noise : ndarray of shape (M,)
         Standard deviation of the Gaussian noise added to the standardised
-        inputs of every batch (noise regularisation); 0 for none.
-    target_noise : float or ndarray of shape (D, 1)
-        The same for the standardised targets, overall or per target.
+        inputs of every batch (noise regularisation), per network; 0 for none.
+    target_noise : ndarray of shape (M, D)
+        The same for the standardised targets, per network and target.
     """
 
     def __init__(
@@ -165,8 +191,8 @@ class Trainer:
         clip_grad_norm,
         log_det,
         generator,
-        input_noise=0.0,
-        target_noise=0.0,
+        input_noise,
+        target_noise,
     ):
         self.trunk = trunk
         self.head = head
@@ -177,179 +203,293 @@ class Trainer:
         self.clip_grad_norm = clip_grad_norm
         self.log_det = log_det
         self.generator = generator
-        self.input_noise = input_noise
-        self.target_noise = (
-            torch.as_tensor(target_noise, dtype=params.dtype).to(params.device)
-            if np.any(np.asarray(target_noise) > 0)
-            else None
-        )
-        self._mask = (
-            trunk.weight_mask(params.dtype).to(params.device) if alpha > 0 else None
-        )
-        self._layers = trunk.unflatten(params)
-        self._grad = torch.zeros_like(params)
-        self._grad_layers = trunk.unflatten(self._grad)
+        self.active = np.ones(params.shape[0], dtype=bool)
 
-    def _noise(self, shape, std, like):
-        noise = torch.randn(shape, generator=self.generator, dtype=like.dtype)
-        return noise.to(like.device).mul_(std)
+        def noise_std(levels, shape):
+            if not np.any(levels > 0):
+                return None
+            return torch.as_tensor(levels, dtype=params.dtype).reshape(shape)
+
+        M = params.shape[0]
+        self.input_noise = noise_std(np.asarray(input_noise), (M, 1, 1))
+        self.target_noise = noise_std(np.asarray(target_noise), (M, -1, 1))
+        self._mask = trunk.weight_mask(params.dtype).to(params.device)
+        self._grad = torch.zeros_like(params)
+        # a single network runs the unbatched kernels on row views
+        single = M == 1
+        self._layers = trunk.unflatten(params[0] if single else params)
+        self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
+
+    def _noise(self, like, std):
+        noise = torch.randn(like.shape, generator=self.generator, dtype=like.dtype)
+        return noise.mul_(std).to(like.device)
 
     def penalty(self):
-        """``0.5 * sum(W**2)``: the L2 term before division by the batch weight."""
-        if self._mask is None:
-            return 0.0
-        return 0.5 * float((self.params * self.params * self._mask).sum())
+        """``0.5 * sum(W**2)`` of each network, shape (M,)."""
+        return 0.5 * (self.params * self.params * self._mask).sum(1)
 
-    def run_epoch(self, X, Y_t, w):
-        """One pass over shuffled mini-batches; return the mean training NLL.
+    def run_epoch(self, data):
+        """One pass over shuffled mini-batches; the mean training NLL per network.
 
-        ``Y_t`` holds the targets transposed, (D, n).
+        Returns
+        -------
+        ndarray of shape (M,)
+            Mean training loss (original units, plus the L2 penalty).
         """
-        n = X.shape[0]
-        perm = torch.randperm(n, generator=self.generator).to(X.device)
+        M, n = data.rows.shape
+        device = data.X.device
+        if self.batch_size >= n:  # one full batch: the order does not matter
+            rows, w_perm = data.rows, data.w_rows
+        else:
+            perm = torch.stack(
+                [torch.randperm(n, generator=self.generator) for _ in range(M)]
+            ).to(device)
+            rows = data.rows.gather(1, perm)
+            w_perm = data.w_rows.gather(1, perm)
         starts = list(range(0, n, self.batch_size))
-        # every batch's total weight at once, in float64, without a sync per step
-        w_perm = w.double()[perm]
-        cum = torch.cat([w_perm.new_zeros(1), w_perm.cumsum(0)])
         stops = [min(start + self.batch_size, n) for start in starts]
-        batch_w = (cum[stops] - cum[starts]).tolist()
-        total = torch.zeros((), dtype=torch.float64, device=X.device)
-        penalty_total = 0.0
-        grad, params, optimizer = self._grad, self.params, self.optimizer
+        # every batch's total weight at once, in float64, without a sync per step
+        cum = torch.cat([w_perm.new_zeros(M, 1), w_perm.double().cumsum(1)], 1)
+        batch_w = (cum[:, stops] - cum[:, starts]).T.cpu().numpy()  # (steps, M)
+        total = torch.zeros(M, dtype=torch.float64, device=device)
+        penalty_total = torch.zeros(M, dtype=torch.float64, device=device)
+        grad, params = self._grad, self.params
+        single = M == 1
+        # networks that have stopped are left out of the forward and backward
+        # passes (their rows of grad stay zero, and Adam leaves them alone)
+        subset = None
+        if not self.active.all():
+            subset = torch.as_tensor(np.flatnonzero(self.active), device=device)
+            single = False
         chunk = self.batch_size * GATHER_BATCHES
         for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
             if start % chunk == 0:
                 # Shuffled rows are gathered a chunk of batches at a time: one
                 # large gather is faster than many small ones, and memory stays
                 # O(chunk) instead of a shuffled copy of the whole data.
-                idx = perm[start : start + chunk]
-                X_c, Y_c, w_c = (
-                    X.index_select(0, idx),
-                    Y_t.index_select(1, idx),
-                    w.index_select(0, idx),
-                )
-            if w_sum <= 0:
+                idx = rows[:, start : start + chunk]
+                X_c = data.X[idx]  # (M, c, F)
+                Y_c = data.Y_t[:, idx].transpose(0, 1)  # (M, D, c)
+                w_c = w_perm[:, start : start + chunk]
+            stepping = self.active & (w_sum > 0)
+            if not stepping.any():
                 continue
             lo, hi = start % chunk, start % chunk + (stop - start)
-            coef = w_c[lo:hi] * (1.0 / w_sum)
-            xb, yb = X_c[lo:hi], Y_c[:, lo:hi]
-            if self.input_noise:
-                xb = xb + self._noise(xb.shape, self.input_noise, xb)
+            inv = torch.as_tensor(
+                np.where(w_sum > 0, 1.0 / np.where(w_sum > 0, w_sum, 1.0), 0.0),
+                dtype=params.dtype,
+            ).to(device)
+            coef = w_c[:, lo:hi] * inv[:, None]
+            xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
+            if self.input_noise is not None:
+                xb = xb + self._noise(xb, self.input_noise)
             if self.target_noise is not None:
-                yb = yb + self._noise(yb.shape, self.target_noise, yb)
+                yb = yb + self._noise(yb, self.target_noise)
+            layers, grad_layers = self._layers, self._grad_layers
+            if single:
+                xb, yb, coef = xb[0], yb[0], coef[0]
+            elif subset is not None:
+                xb, yb, coef = xb[subset], yb[subset], coef[subset]
+                grad_sub = grad.new_empty((len(subset), grad.shape[1]))
+                layers = self.trunk.unflatten(params.index_select(0, subset))
+                grad_layers = self.trunk.unflatten(grad_sub)
             loss = self.trunk.loss_and_grad(
-                self._layers,
-                self._grad_layers,
+                layers,
+                grad_layers,
                 xb,
                 partial(self.head.loss_and_grad, y_t=yb, coef=coef),
             )
-            if self._mask is not None:
-                grad.addcmul_(self._mask, params, value=self.alpha / w_sum)
-                penalty_total += self.alpha * self.penalty()
+            if subset is not None:
+                grad.zero_().index_copy_(0, subset, grad_sub)
+                loss = torch.zeros(M, dtype=loss.dtype, device=device).index_copy_(
+                    0, subset, loss
+                )
+            if self.alpha > 0:
+                grad.addcmul_(self._mask, params * (self.alpha * inv[:, None]))
+                penalty_total.add_(self.penalty(), alpha=self.alpha)
             if self.clip_grad_norm is not None:
-                norm = torch.linalg.vector_norm(grad)
+                norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
                 grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
-            optimizer.step(params, grad)
-            total.add_(loss, alpha=w_sum)
-        w_total = float(cum[-1])
-        return float(total) / w_total + self.log_det + penalty_total / w_total
+            self.optimizer.step(params, grad, stepping)
+            total.add_(loss * torch.as_tensor(w_sum, device=device))
+        w_total = cum[:, -1]
+        return (total / w_total + penalty_total / w_total).cpu().numpy() + self.log_det
 
-    def score(self, X, Y, w):
-        """Mean weighted log-likelihood (original units) of a whole data set."""
-        total = 0.0
+    def score(self, data):
+        """Mean weighted validation log-likelihood (original units) per network."""
+        scores = np.empty(self.params.shape[0])
         with torch.no_grad():
-            for start in range(0, X.shape[0], EVAL_CHUNK):
-                stop = start + EVAL_CHUNK
-                out = self.trunk.forward(self.params, X[start:stop])
-                lp = self.head.log_prob(out, Y[start:stop])
-                total += float((w[start:stop] * lp).sum())
-        return total / float(w.sum()) - self.log_det
+            for m, (X, Y, w) in enumerate(data.validation):
+                total = 0.0
+                for start in range(0, X.shape[0], EVAL_CHUNK):
+                    stop = start + EVAL_CHUNK
+                    out = self.trunk.forward(self.params[m], X[start:stop])
+                    lp = self.head.log_prob(out, Y[start:stop])
+                    total += float((w[start:stop] * lp).sum())
+                scores[m] = total / float(w.sum()) - self.log_det
+        return scores
+
+
+class Progress:
+    """A throttled progress line for ``verbose`` fits.
+
+    The first epoch, then at most one line every ``PROGRESS_SECONDS``, and the
+    last epoch: epochs and steps, the losses (the mean over the networks),
+    the time spent and an estimate of the time left (to the stopping rule if
+    no progress is made, and to ``max_iter`` at most).
+    """
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.start = self.last = time.perf_counter()
+        self.printed = None  # the epoch last printed
+
+    def _line(self, histories, steps):
+        n_iter = max(h.n_iter for h in histories)
+        loss = np.mean([h.loss_curve[-1] for h in histories if h.loss_curve])
+        line = f"Iteration {n_iter} ({steps:,} steps), loss = {loss:.6f}"
+        if histories[0].early_stopping:
+            score = np.mean([h.validation_scores[-1] for h in histories])
+            best = np.mean([h.best_validation_score for h in histories])
+            line += f", validation log-likelihood = {score:.6f} (best {best:.6f})"
+        if len(histories) > 1:
+            line += f", {len(histories)} networks"
+        return line + f", {time.perf_counter() - self.start:.1f} s"
+
+    def update(self, histories, steps, epoch, max_iter, stopped):
+        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed."""
+        now = time.perf_counter()
+        if self.printed is not None and now - self.last < PROGRESS_SECONDS:
+            return
+        per_epoch = (now - self.start) / epoch
+        to_max = (max_iter - epoch) * per_epoch
+        line = self._line(histories, steps)
+        if self.patience is not None:
+            waits = [
+                self.patience - h.no_improvement_count
+                for h, done in zip(histories, stopped, strict=True)
+                if not done
+            ]
+            to_stop = max([0, *waits]) * per_epoch
+            line += f", {min(to_stop, to_max):.0f} s left without progress"
+        print(f"{line}, at most {to_max:.0f} s left")
+        self.last, self.printed = now, epoch
+
+    def close(self, histories, steps, epoch):
+        """Print the last epoch's line, unless it was just printed."""
+        if epoch and self.printed != epoch:
+            print(self._line(histories, steps) + ", done")
 
 
 def train(
     trainer,
     data,
-    history,
+    histories,
     *,
     max_iter,
     tol,
     n_iter_no_change,
     verbose,
     stopping=True,
+    lr_cuts=0,
 ):
-    """Run up to ``max_iter`` epochs with roll-back on non-finite losses.
+    """Run up to ``max_iter`` epochs of every network, with roll-back.
 
-    With early stopping, the parameters with the best validation score are
-    restored at the end. Without ``stopping`` (``partial_fit``), epochs are
-    run unconditionally.
+    Each network has its own stopping rule: after ``n_iter_no_change`` epochs
+    without progress its learning rate is divided by ``LR_CUT_FACTOR`` (up to
+    ``lr_cuts`` times, the 'adaptive' schedule) and training goes on; the next
+    such run of epochs stops it, and it stays frozen while the others train.
+    An epoch whose loss is not finite is rolled back for that network, with a
+    ten times smaller step size. With early stopping, the parameters with the
+    best validation score are restored at the end. Without ``stopping``
+    (``partial_fit``), epochs are run unconditionally.
 
     Returns
     -------
     status : {'converged', 'max_iter', 'interrupted'}
-        Why training ended: no progress for ``n_iter_no_change`` epochs,
-        ``max_iter`` epochs run, or a ``KeyboardInterrupt`` (the best
+        Why training ended: every network stopped for lack of progress, some
+        network ran ``max_iter`` epochs, or a ``KeyboardInterrupt`` (the best
         parameters so far are kept).
     """
-    early_stopping = history.early_stopping
-    best_params = trainer.params.clone() if early_stopping else None
-    rollbacks = 0
-    status = "max_iter"
+    M = len(histories)
+    early_stopping = histories[0].early_stopping
+    params = trainer.params
+    best_params = params.clone() if early_stopping else None
+    rollbacks = np.zeros(M, dtype=int)
+    cuts_left = np.full(M, lr_cuts)
+    epochs = np.zeros(M, dtype=int)
+    stopped = np.zeros(M, dtype=bool)
+    hit_max_iter = False
+    status = None
     epoch = 0
+    progress = Progress(n_iter_no_change if stopping else None) if verbose else None
     try:
-        while epoch < max_iter:
-            snapshot = (trainer.params.clone(), trainer.optimizer.clone())
-            loss = trainer.run_epoch(data.X, data.Y_t, data.w)
-            val_score = (
-                trainer.score(data.X_val, data.Y_val, data.w_val)
-                if early_stopping
-                else None
-            )
-            finite = math.isfinite(loss) and (
-                val_score is None or math.isfinite(val_score)
-            )
-            finite = finite and bool(torch.isfinite(trainer.params).all())
-            if not finite:
-                if rollbacks == MAX_ROLLBACKS:
-                    raise FloatingPointError(
-                        "Training produced a non-finite loss even after lowering the "
-                        f"learning rate {MAX_ROLLBACKS} times (now "
-                        f"{snapshot[1].lr * LR_BACKOFF:.3g}). Check the data for "
-                        "extreme values, or raise 'min_scale', lower "
-                        "'learning_rate_init' or set 'clip_grad_norm'."
-                    )
-                rollbacks += 1
-                trainer.params.copy_(snapshot[0])
-                trainer.optimizer = snapshot[1]
-                trainer.optimizer.back_off()
-                if verbose:
-                    print(
-                        f"Non-finite loss at iteration {history.n_iter + 1}: rolled "
-                        f"back, learning rate lowered to {trainer.optimizer.lr:.3g}"
-                    )
-                continue
+        while not stopped.all():
+            snapshot = (params.clone(), trainer.optimizer.clone())
+            trainer.active = ~stopped
+            losses = trainer.run_epoch(data)
+            scores = trainer.score(data) if early_stopping else [None] * M
+            finite_params = torch.isfinite(params).all(1).cpu().numpy()
             epoch += 1
-            improved = history.update(loss, val_score, tol)
-            if early_stopping and improved:
-                best_params = trainer.params.clone()
-            if verbose:
-                msg = f"Iteration {history.n_iter}, loss = {loss:.8f}"
-                if early_stopping:
-                    msg += f", validation log-likelihood = {val_score:.8f}"
-                print(msg)
-            if stopping and history.no_improvement_count > n_iter_no_change:
-                status = "converged"
-                if verbose:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    print(
-                        f"{what} did not improve more than tol={tol} for "
-                        f"{n_iter_no_change} consecutive epochs. Stopping."
-                    )
-                break
+            for m in np.flatnonzero(~stopped):
+                loss = float(losses[m])
+                score = None if scores[m] is None else float(scores[m])
+                finite = math.isfinite(loss) and finite_params[m]
+                if not (finite and (score is None or math.isfinite(score))):
+                    _roll_back(trainer, snapshot, m, rollbacks, verbose, histories)
+                    continue
+                epochs[m] += 1
+                history = histories[m]
+                improved = history.update(loss, score, tol)
+                if early_stopping and improved:
+                    best_params[m] = params[m]
+                if stopping and history.no_improvement_count > n_iter_no_change:
+                    if cuts_left[m] > 0:
+                        cuts_left[m] -= 1
+                        history.no_improvement_count = 0
+                        trainer.optimizer.lr[m] /= LR_CUT_FACTOR
+                        if NOISE_OFF_AFTER_CUT and trainer.input_noise is not None:
+                            trainer.input_noise[m] = 0.0
+                        if early_stopping and RESTORE_ON_CUT:
+                            params[m] = best_params[m]
+                    else:
+                        stopped[m] = True
+                if epochs[m] >= max_iter and not stopped[m]:
+                    stopped[m] = hit_max_iter = True
+            if progress is not None:
+                progress.update(
+                    histories, trainer.optimizer.t, epoch, max_iter, stopped
+                )
     except KeyboardInterrupt:
         status = "interrupted"
+    if progress is not None:
+        progress.close(histories, trainer.optimizer.t, epoch)
     if early_stopping:
-        trainer.params.copy_(best_params)
+        params.copy_(best_params)
+    if status is None:
+        status = "max_iter" if hit_max_iter and stopping else "converged"
     return status
+
+
+def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
+    """Undo network ``m``'s last epoch and lower its step size, or raise."""
+    if rollbacks[m] == MAX_ROLLBACKS:
+        raise FloatingPointError(
+            "Training produced a non-finite loss even after lowering the "
+            f"learning rate {MAX_ROLLBACKS} times (now "
+            f"{snapshot[1].lr[m] * LR_BACKOFF:.3g}). Check the data for "
+            "extreme values, or raise 'min_scale', lower "
+            "'learning_rate_init' or set 'clip_grad_norm'."
+        )
+    rollbacks[m] += 1
+    trainer.params[m] = snapshot[0][m]
+    trainer.optimizer.restore_row(snapshot[1], m)
+    trainer.optimizer.back_off(m)
+    if verbose:
+        print(
+            f"Non-finite loss at iteration {histories[m].n_iter + 1}: rolled "
+            f"back, learning rate lowered to {trainer.optimizer.lr[m]:.3g}"
+        )
 
 
 @dataclass
@@ -376,6 +516,7 @@ class NetworkState:
 class TrainingConfig:
     """The estimator's training parameters, as :func:`fit_network` needs them."""
 
+    learning_rate: str
     learning_rate_init: float
     batch_size: object  # int or 'auto'
     alpha: float
@@ -390,10 +531,10 @@ class TrainingConfig:
     verbose: bool
 
 
-def fit_network(
+def fit_networks(
     trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
 ):
-    """Train one network on standardised data.
+    """Train ``M`` networks together on standardised data.
 
     Parameters
     ----------
@@ -408,77 +549,100 @@ def fit_network(
     config : TrainingConfig
     log_det : float
         ``sum(log y_scale)``, to report losses in original target units.
-    seeds : sequence of 3 ints
-        Seeds of the torch generator (initial weights, shuffles, noise), of
-        the validation split, and of the component initialisation.
-    previous : NetworkState or None
-        The state to continue from (a warm start or ``partial_fit``).
+    seeds : ndarray of shape (M, 2)
+        Per network, the seeds of its validation split and of its component
+        initialisation.
+    previous : list of (NetworkState or None)
+        The states to continue from (a warm start or ``partial_fit``), or
+        None for fresh networks; its length is ``M``.
     incremental : bool
         One epoch, no early stopping (``partial_fit``).
     device : str or torch.device
 
     Returns
     -------
-    state : NetworkState
+    states : list of NetworkState
     status : {'converged', 'max_iter', 'interrupted'}
         See :func:`train`.
     """
-    torch_seed, split_seed, init_seed = seeds
+    M = len(previous)
     early_stopping = bool(config.early_stopping) and not incremental
-    validation = None
-    if early_stopping:
-        train_idx, val_idx = validation_split(
-            X, Y, w, config.validation_fraction, split_seed
-        )
-        validation = X[val_idx], Y[val_idx], w[val_idx]
-        X, Y, w = X[train_idx], Y[train_idx], w[train_idx]
-    n_train = X.shape[0]
+    train_rows, val_rows = [], None if not early_stopping else []
+    for m in range(M):
+        if early_stopping:
+            train_idx, val_idx = validation_split(
+                X, Y, w, config.validation_fraction, seeds[m][0]
+            )
+            train_rows.append(train_idx)
+            val_rows.append(val_idx)
+        else:
+            train_rows.append(np.arange(X.shape[0]))
+    n_train = max(len(r) for r in train_rows)
+    batch_size = resolve_batch_size(config.batch_size, n_train)
 
     device = torch.device(device)
-    generator = torch.Generator().manual_seed(int(torch_seed))
+    generator = torch.Generator().manual_seed(int(seeds[0][2]))
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-    if previous is None:
-        loc, scale = init_components(
-            Y, w, head.n_components, np.random.RandomState(init_seed), head.min_scale
-        )
-        out_bias = head.init_bias(loc, scale)
-        params = trunk.init_params(generator, dtype, out_bias).to(device)
-        optimizer = AdamState.zeros_like(params, float(config.learning_rate_init))
-        history = History(early_stopping=early_stopping)
+    if previous[0] is None:
+        flats = []
+        for m, rows in enumerate(train_rows):
+            loc, scale = init_components(
+                Y[rows],
+                w[rows],
+                head.n_components,
+                np.random.RandomState(seeds[m][1]),
+                head.min_scale,
+            )
+            flats.append(
+                trunk.init_params(generator, dtype, head.init_bias(loc, scale))
+            )
+        params = torch.stack(flats).to(device)
+        optimizer = AdamState.zeros_like(params, config.learning_rate_init)
+        histories = [History(early_stopping=early_stopping) for _ in range(M)]
     else:
-        params = trunk.from_numpy(previous.coefs, previous.intercepts, dtype)
-        params = params.to(device)
-        optimizer = AdamState.from_numpy(previous.optimizer, dtype, device)
+        params = torch.stack(
+            [trunk.from_numpy(p.coefs, p.intercepts, dtype) for p in previous]
+        ).to(device)
+        optimizer = AdamState.from_numpy([p.optimizer for p in previous], dtype, device)
         # the step size is a parameter: a warm start uses the current one
-        optimizer.lr = float(config.learning_rate_init)
-        history = previous.history.resumed(early_stopping)
+        optimizer.lr[:] = float(config.learning_rate_init)
+        histories = [p.history.resumed(early_stopping) for p in previous]
 
+    dims = trunk.n_features + head.n_outputs
     trainer = Trainer(
         trunk,
         head,
         params,
         optimizer,
-        batch_size=resolve_batch_size(config.batch_size, n_train),
+        batch_size=batch_size,
         alpha=float(config.alpha),
         clip_grad_norm=config.clip_grad_norm,
         log_det=log_det,
         generator=generator,
-        input_noise=input_noise_level(
-            config.input_noise, n_train, trunk.n_features + head.n_outputs
-        ),
-        target_noise=target_noise_levels(config.target_noise, Y),
+        input_noise=[
+            input_noise_level(config.input_noise, len(r), dims) for r in train_rows
+        ],
+        target_noise=[
+            target_noise_levels(config.target_noise, Y[r])[:, 0] for r in train_rows
+        ],
     )
     status = train(
         trainer,
-        TrainingData.from_numpy((X, Y, w), validation, device),
-        history,
+        TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
+        histories,
         max_iter=1 if incremental else config.max_iter,
         tol=config.tol,
-        n_iter_no_change=config.n_iter_no_change,
+        n_iter_no_change=resolve_patience(
+            config.n_iter_no_change, -(-n_train // batch_size)
+        ),
         verbose=config.verbose,
         stopping=not incremental,
+        lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
     )
-    coefs, intercepts = trunk.to_numpy(trainer.params)
-    return NetworkState(
-        coefs, intercepts, trainer.optimizer.to_numpy(), history
-    ), status
+    states = []
+    for m in range(M):
+        coefs, intercepts = trunk.to_numpy(trainer.params[m])
+        states.append(
+            NetworkState(coefs, intercepts, trainer.optimizer.to_numpy(m), histories[m])
+        )
+    return states, status

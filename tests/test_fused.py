@@ -66,3 +66,40 @@ def test_network_gradient_matches_autograd(activation, hidden):
     )
     assert float(loss) == pytest.approx(ref_loss.item(), rel=1e-12)
     assert_allclose(grad.numpy(), ref.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("hidden", [(), (7,), (6, 5)])
+def test_batched_networks_match_one_after_another(hidden):
+    # M networks in one batched step: each network's loss and gradient are
+    # those of its own unbatched step
+    head = MixtureHead(n_components=3, n_outputs=2, min_scale=1e-3)
+    trunk = MLP(4, hidden, head.width, "tanh")
+    gen = torch.Generator().manual_seed(1)
+    M, n = 3, 9
+    bias = head.init_bias(np.zeros((3, 2)), np.ones((3, 2)))
+    params = torch.stack(
+        [trunk.init_params(gen, torch.float64, bias) for _ in range(M)]
+    )
+    params += 0.3 * torch.randn(params.shape, generator=gen, dtype=torch.float64)
+    X = torch.randn(M, n, 4, generator=gen, dtype=torch.float64)
+    Y_t = torch.randn(M, 2, n, generator=gen, dtype=torch.float64)
+    coef = torch.rand(M, n, generator=gen, dtype=torch.float64)
+    coef /= coef.sum(1, keepdim=True)
+
+    grad = torch.full_like(params, np.nan)
+    loss = trunk.loss_and_grad(
+        trunk.unflatten(params),
+        trunk.unflatten(grad),
+        X,
+        lambda out_t: head.loss_and_grad(out_t, Y_t, coef),
+    )
+    for m in range(M):
+        grad_m = torch.full_like(params[m], np.nan)
+        loss_m = trunk.loss_and_grad(
+            trunk.unflatten(params[m]),
+            trunk.unflatten(grad_m),
+            X[m],
+            lambda out_t, m=m: head.loss_and_grad(out_t, Y_t[m], coef[m]),
+        )
+        assert float(loss[m]) == pytest.approx(float(loss_m), rel=1e-12)
+        assert_allclose(grad[m].numpy(), grad_m.numpy(), rtol=1e-10, atol=1e-13)

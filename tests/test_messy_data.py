@@ -150,7 +150,7 @@ def test_warm_start_takes_the_new_parameters():
     assert est.t_ - t0 == 2 * 4  # two epochs of four batches
     assert est.n_iter_ == 5
     # patience: with n_iter_no_change=1 and a tolerance no step can meet
-    est.set_params(n_iter_no_change=1, tol=1e9, max_iter=50)
+    est.set_params(n_iter_no_change=1, tol=1e9, max_iter=50, learning_rate="constant")
     _fit(est, X, y)
     assert est.n_iter_ == 7
 
