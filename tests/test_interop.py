@@ -198,3 +198,64 @@ def test_scorers_reach_dask_ml_wrappers(fitted):
     assert log_likelihood_scorer(post, X, y) == pytest.approx(
         log_likelihood_scorer(est, X, y), rel=1e-12
     )
+
+
+def test_quantile_view_predicts_one_quantile(fitted):
+    from sklearn.exceptions import NotFittedError
+
+    from skmdn.interop import MDNQuantileRegressor
+
+    est, X, y = fitted
+    view = MDNQuantileRegressor(est, quantile=0.9, prefit=True)
+    assert_allclose(view.predict(X[:9]), est.predict_dist(X[:9]).ppf(0.9))
+    assert view.n_features_in_ == 2
+    assert view.fit(X, y).estimator_ is est  # prefit: left alone
+    # not prefit: fits its own clone, as a scikit-learn meta-estimator
+    view = MDNQuantileRegressor(clone(est), quantile=0.1)
+    with pytest.raises(NotFittedError):
+        view.predict(X)
+    assert not hasattr(view, "n_features_in_")
+    view = view.fit(X, y)
+    assert view.estimator_ is not view.estimator
+    assert_allclose(view.predict(X[:9]), est.predict_quantiles(X[:9], 0.1)[:, 0])
+    assert clone(view).get_params()["quantile"] == 0.1
+    with pytest.raises(ValueError, match="quantile"):
+        MDNQuantileRegressor(clone(est), quantile=1.0).fit(X, y)
+    with pytest.raises(NotFittedError):
+        MDNQuantileRegressor(clone(est), prefit=True).predict(X)
+
+
+def test_mapie_quantile_estimators_are_lower_upper_median(fitted):
+    from sklearn.exceptions import NotFittedError
+
+    from skmdn.interop import mapie_quantile_estimators
+
+    est = fitted[0]
+    views = mapie_quantile_estimators(est, 0.8)
+    assert_allclose([v.quantile for v in views], [0.1, 0.9, 0.5])
+    assert all(v.estimator is est and v.prefit for v in views)
+    with pytest.raises(NotFittedError):
+        mapie_quantile_estimators(clone(est))
+    with pytest.raises(ValueError, match="confidence_level"):
+        mapie_quantile_estimators(est, 1.0)
+
+
+def test_mapie_conformalizes_skmdn_quantiles():
+    regression = pytest.importorskip("mapie.regression")
+    from skmdn.interop import mapie_quantile_estimators
+
+    X, y = _data(n=1500, seed=2)
+    train, cal, test = slice(0, 500), slice(500, 1000), slice(1000, None)
+    est = MDNRegressor(n_components=2, n_networks=1, max_iter=60, random_state=0)
+    est = est.fit(X[train], y[train])
+    cqr = regression.ConformalizedQuantileRegressor(
+        mapie_quantile_estimators(est, 0.9), confidence_level=0.9, prefit=True
+    ).conformalize(X[cal], y[cal])
+    _, bounds = cqr.predict_interval(X[test])
+    lower, upper = bounds[:, 0, 0], bounds[:, 1, 0]
+    q_lo, q_hi = est.predict_interval(X[test], 0.9)
+    # CQR moves skmdn's own quantiles by one calibrated constant per end
+    assert np.ptp(q_lo - lower) < 1e-9
+    assert np.ptp(upper - q_hi) < 1e-9
+    inside = (lower <= y[test]) & (y[test] <= upper)
+    assert 0.85 < inside.mean() < 0.96
