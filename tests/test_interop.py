@@ -259,3 +259,21 @@ def test_mapie_conformalizes_skmdn_quantiles():
     assert np.ptp(upper - q_hi) < 1e-9
     inside = (lower <= y[test]) & (y[test] <= upper)
     assert 0.85 < inside.mean() < 0.96
+
+
+def test_skops_dumps_and_loads_a_fitted_model(fitted):
+    sio = pytest.importorskip("skops.io")
+    est, X, _ = fitted
+    blob = sio.dumps(est)
+    untrusted = sio.get_untrusted_types(data=blob)
+    assert "skmdn._estimator.MDNRegressor" in untrusted
+    restored = sio.loads(blob, trusted=untrusted)
+    dist, want = restored.predict_dist(X[:20]), est.predict_dist(X[:20])
+    assert_array_equal(dist.means, want.means)
+    assert_array_equal(dist.scales, want.scales)
+    assert_array_equal(
+        sio.loads(
+            sio.dumps(dist), trusted=["skmdn._distribution.MixtureDistribution"]
+        ).weights,
+        want.weights,
+    )
