@@ -113,9 +113,9 @@ offsets = np.linspace(-0.25, 0.25, len(intervals))
 for offset, (method, cover) in zip(offsets, coverage.items(), strict=True):
     ax.bar(np.arange(3) + offset, cover, width=0.24, label=method)
 ax.axhline(confidence, color="k", ls=":", lw=1, label="nominal")
-ax.set(xticks=range(3), xticklabels=names, ylim=(0.7, 1.0))
+ax.set(xticks=range(3), xticklabels=names, ylim=(0.7, 1.08))
 ax.set(xlabel="noise level", ylabel="coverage of 90% intervals")
-ax.legend(loc="lower left", fontsize=8)
+ax.legend(loc="upper right", ncols=2, fontsize=8)
 
 ax = axes[1]
 order = np.argsort(X_test[:, 0])

@@ -53,7 +53,7 @@ class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
         :meth:`fit`; a prefit view predicts with ``estimator`` without it.
     n_features_in_ : int
         Number of features of the fitted estimator.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when the fitted estimator has them.
 
     See Also
