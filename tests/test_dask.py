@@ -8,6 +8,7 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
@@ -21,12 +22,6 @@ wrappers = pytest.importorskip("dask_ml.wrappers")
 joblib = pytest.importorskip("joblib")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-def _torch_threads():
-    import torch
-
-    return torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +54,9 @@ def _data(n=240, seed=0):
 def test_workers_run_torch_on_one_thread(client):
     # distributed starts workers with OMP_NUM_THREADS=1 (its nanny's
     # pre-spawn environment), which bounds torch's intra-op threads
-    threads = client.run(_torch_threads)
+    # torch's own function, pickled by reference: the workers import torch
+    # only, not this test module and its imports
+    threads = client.run(torch.get_num_threads)
     assert len(threads) == 2
     assert set(threads.values()) == {1}
 
