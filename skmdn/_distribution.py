@@ -677,8 +677,8 @@ class MixtureDistribution:
         func : callable, default=None
             Function of the target. It is called with ndarrays of points
             (rows of the distribution by quadrature nodes, in blocks) and
-            must act elementwise, returning an array of the same shape. None
-            gives the mean.
+            must act elementwise, returning an array of the same shape (or a
+            constant). None gives the mean.
         lb, ub : float or array-like of shape (n_samples,), default=None
             Lower and upper bounds of the integral, for all rows or one per
             row; None for ``-inf`` and ``inf``.

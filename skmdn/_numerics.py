@@ -368,6 +368,8 @@ def expect(w, mu, s, func, lb, ub, conditional=False):
     mass = np.empty(len(w))
     for rows, x, weight, _ in _quadrature_blocks(w, mu, s, lb, ub):
         fx = x if func is None else np.asarray(func(x), dtype=np.float64)
+        if fx.ndim == 0:  # a constant
+            fx = np.broadcast_to(fx, x.shape)
         if fx.shape != x.shape:
             raise ValueError(
                 "func must act elementwise: given points of shape "

@@ -233,6 +233,11 @@ def test_expect_against_quadrature_with_bounds_per_row():
                 assert got[i] == pytest.approx(want, rel=rel, abs=1e-10)
     assert_allclose(dist.expect(), dist.mean(), rtol=1e-12)
     assert_allclose(dist.expect(lambda y: np.ones_like(y)), 1.0, rtol=1e-12)
+    assert_allclose(
+        dist.expect(lambda y: 2.0, lb=lb, ub=ub),
+        2 * (dist.cdf(ub) - dist.cdf(lb)),
+        rtol=1e-10,
+    )
 
 
 def test_expect_refuses_what_it_cannot_do():
