@@ -153,6 +153,15 @@ class MixtureDistribution:
         dist.squeeze = squeeze
         return dist
 
+    def __getstate__(self):
+        """Return the parameters as a dict (for pickle and skops)."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state):
+        """Restore the parameters from :meth:`__getstate__`'s dict."""
+        for name in self.__slots__:
+            setattr(self, name, state[name])
+
     def __repr__(self):
         n, K, D = self.means.shape
         return f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D})"
@@ -412,18 +421,318 @@ class MixtureDistribution:
 
         Parameters
         ----------
-        confidence : float
-            Mass inside the interval, in [0, 1].
+        confidence : float or array-like of shape (n_levels,)
+            Mass inside the interval, in [0, 1]; a sequence gives one interval
+            per level, all in one call (as :meth:`quantiles`).
 
         Returns
         -------
         lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2`` quantiles.
+            For a sequence of levels, of shape (n_samples, n_levels) or
+            (n_samples, n_levels, n_outputs): ``lower[i, j]`` belongs to
+            ``confidence[j]``.
+
+        Raises
+        ------
+        ValueError
+            If a level lies outside [0, 1] or ``confidence`` is not a scalar
+            or 1-D.
         """
+        if np.ndim(confidence) > 0:
+            levels = np.asarray(confidence, dtype=np.float64)
+            if levels.ndim != 1 or np.isnan(levels).any():
+                raise ValueError(
+                    f"confidence must be a float or 1-D; got shape {levels.shape}."
+                )
+            if ((levels < 0) | (levels > 1)).any():
+                raise ValueError(f"confidence must lie in [0, 1], got {levels}.")
+            return self.quantiles(0.5 - levels / 2), self.quantiles(0.5 + levels / 2)
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
         return self.ppf(0.5 - confidence / 2), self.ppf(0.5 + confidence / 2)
+
+    # -- scipy.stats completeness -------------------------------------------------
+
+    def sf(self, y):
+        """Marginal survival function ``1 - cdf`` of each target, accurate in the tail.
+
+        Summed per component from the normal survival function, not computed
+        as ``1 - cdf(y)``, so that it keeps its relative precision far in the
+        upper tail where ``cdf`` rounds to one.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Points, one per row (and target).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``P(Y_d > y[i, d])`` under row ``i``.
+        """
+        y = self._broadcast_rows(y, "y")
+        return self._out(_numerics.sf(self.weights, self.means, self.scales, y))
+
+    def logcdf(self, y):
+        """Log of the marginal cdf of each target, finite far into the lower tail.
+
+        Computed as ``logsumexp_k(log w_k + log_ndtr(z_k))`` with
+        :func:`scipy.special.log_ndtr`, so that it stays accurate where
+        :meth:`cdf` underflows to zero.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Points, one per row (and target).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``log P(Y_d <= y[i, d])`` under row ``i``.
+        """
+        y = self._broadcast_rows(y, "y")
+        return self._out(_numerics.logcdf(self.weights, self.means, self.scales, y))
+
+    def logsf(self, y):
+        """Log of the marginal survival function, finite far into the upper tail.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Points, one per row (and target).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``log P(Y_d > y[i, d])`` under row ``i``, computed as
+            :meth:`logcdf` of the mirrored mixture.
+        """
+        y = self._broadcast_rows(y, "y")
+        return self._out(_numerics.logsf(self.weights, self.means, self.scales, y))
+
+    def isf(self, q):
+        """Inverse survival function of each target: ``y`` with ``sf(y) == q``.
+
+        Solved as :meth:`ppf` of the mirrored mixture (means negated) and
+        negated back, so that small ``q`` (far upper tail) keeps its full
+        relative precision, which ``ppf(1 - q)`` would round away.
+
+        Parameters
+        ----------
+        q : float or array-like broadcastable to (n_samples, n_outputs)
+            Probabilities in [0, 1].
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``inf`` at 0 and ``-inf`` at 1.
+
+        Raises
+        ------
+        ValueError
+            If ``q`` lies outside [0, 1] or does not broadcast to the rows.
+        """
+        mirror = self._trusted(self.weights, -self.means, self.scales, self.squeeze)
+        return -mirror.ppf(q)
+
+    def median(self):
+        """Median of each target's marginal distribution.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``ppf(0.5)``.
+        """
+        return self.ppf(0.5)
+
+    def moment(self, order):
+        """Non-central moment ``E[Y_d**order]`` of each target, in closed form.
+
+        Each Gaussian component's raw moments are a finite sum (over even
+        ``j``, of ``C(order, j) mu**(order - j) sigma**j (j - 1)!!``); the
+        mixture's moment is their weighted sum. Like
+        :meth:`scipy.stats.rv_continuous.moment`, the moment is about zero;
+        high orders of targets far from zero lose precision to cancellation.
+
+        Parameters
+        ----------
+        order : int
+            Non-negative order of the moment.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The moment of each target's marginal.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` is not a non-negative integer.
+        """
+        if not isinstance(order, numbers.Integral) or isinstance(order, bool):
+            raise ValueError(f"order must be a non-negative integer; got {order!r}.")
+        if order < 0:
+            raise ValueError(f"order must be a non-negative integer; got {order!r}.")
+        return self._out(
+            _numerics.moment(self.weights, self.means, self.scales, int(order))
+        )
+
+    def stats(self, moments="mv"):
+        """Mean, variance, skewness and/or excess kurtosis of each target.
+
+        As :meth:`scipy.stats.rv_continuous.stats`: each statistic is exact,
+        from the central moments of the mixture (see :meth:`moment`).
+
+        Parameters
+        ----------
+        moments : str, default='mv'
+            Which statistics, in order, from ``'m'`` (mean), ``'v'``
+            (variance), ``'s'`` (skewness) and ``'k'`` (excess, Fisher,
+            kurtosis: 0 for a Gaussian).
+
+        Returns
+        -------
+        ndarray or tuple of ndarray, each of shape (n_samples,) or \
+                (n_samples, n_outputs)
+            One array for a single letter, otherwise a tuple in the order of
+            ``moments``.
+
+        Raises
+        ------
+        ValueError
+            If ``moments`` has letters other than ``'mvsk'``.
+        """
+        if not isinstance(moments, str) or not moments or set(moments) - set("mvsk"):
+            raise ValueError(
+                f"moments must be a string of the letters 'mvsk'; got {moments!r}."
+            )
+        w, mu, s = self.weights, self.means, self.scales
+        mean = np.einsum("nk,nkd->nd", w, mu)
+        var = _numerics.moment(w, mu, s, 2, center=mean)
+        out = []
+        for letter in moments:
+            if letter == "m":
+                out.append(mean)
+            elif letter == "v":
+                out.append(var)
+            elif letter == "s":
+                out.append(_numerics.moment(w, mu, s, 3, center=mean) / var**1.5)
+            else:
+                out.append(_numerics.moment(w, mu, s, 4, center=mean) / var**2 - 3.0)
+        out = [self._out(a) for a in out]
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def entropy(self):
+        """Differential entropy of each row's joint distribution, in nats.
+
+        A Gaussian mixture's entropy has no closed form; it is computed
+        numerically:
+
+        - one target: composite Gauss-Legendre quadrature of
+          ``-p(y) log p(y)``, with the line cut at every component's mean and
+          at 2, 4 and 8 standard deviations either side (12 nodes per piece).
+          Against adaptive quadrature its error was below ``1e-9`` nats on
+          random mixtures whose scales span three orders of magnitude.
+        - several targets: ``-sum_k w_k E_k[log p(Y)]``, where each
+          component's expectation is exact for its own log-density and
+          averages the overlap term ``log(p / (w_k N_k))`` over 2048 scrambled
+          Sobol points (quasi-Monte Carlo, fixed seed, so the result is
+          deterministic). Against a tensor quadrature in two dimensions its
+          error was about ``1e-3`` nats; it is exact when the components do
+          not overlap.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``-E[log p(Y)]`` under each row (joint over the targets; use
+            :meth:`marginal` for one target's entropy).
+        """
+        if self.n_outputs == 1:
+            return _numerics.entropy_1d(
+                self.weights, self.means[..., 0], self.scales[..., 0]
+            )
+        return _numerics.entropy_qmc(self.weights, self.means, self.scales)
+
+    def support(self):
+        """Support of each target's distribution: the whole real line.
+
+        Returns
+        -------
+        lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            ``-inf`` and ``inf``.
+        """
+        shape = (len(self), self.n_outputs)
+        return self._out(np.full(shape, -np.inf)), self._out(np.full(shape, np.inf))
+
+    def expect(self, func=None, lb=None, ub=None, conditional=False):
+        """Compute the expectation of ``func(Y)`` under each row's distribution.
+
+        As :meth:`scipy.stats.rv_continuous.expect`, but for every row at once
+        and without :func:`scipy.integrate.quad`: composite Gauss-Legendre
+        quadrature, with the line cut at every component's mean and at 2, 4
+        and 8 standard deviations either side, and at the bounds (12 nodes per
+        piece). For smooth ``func`` the error is near rounding (polynomials
+        of low degree are integrated to about ``1e-12``); the mass beyond
+        eight standard deviations of every component (below ``1e-15``) is
+        left out. Kinks or jumps of ``func`` between the cuts, and
+        oscillations faster than a component's scale, cost accuracy: for
+        ``abs`` the relative error was about ``1e-6``.
+
+        Parameters
+        ----------
+        func : callable, default=None
+            Function of the target. It is called with ndarrays of points
+            (rows of the distribution by quadrature nodes, in blocks) and
+            must act elementwise, returning an array of the same shape (or a
+            constant). None gives the mean.
+        lb, ub : float or array-like of shape (n_samples,), default=None
+            Lower and upper bounds of the integral, for all rows or one per
+            row; None for ``-inf`` and ``inf``.
+        conditional : bool, default=False
+            Whether to divide by the probability of ``[lb, ub]``, giving
+            ``E[func(Y) | lb <= Y <= ub]``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``E[func(Y) 1{lb <= Y <= ub}]``, or the conditional expectation.
+
+        Raises
+        ------
+        ValueError
+            If the distribution has several targets (use
+            ``marginal(d).expect(...)``), if ``lb > ub`` for some row, or if
+            ``func`` does not act elementwise.
+        """
+        if self.n_outputs != 1:
+            raise ValueError(
+                "expect is defined for a single target; use "
+                "marginal(d).expect(...) for target d."
+            )
+        n = len(self)
+        bounds = []
+        for value, default, name in ((lb, -np.inf, "lb"), (ub, np.inf, "ub")):
+            value = np.asarray(default if value is None else value, dtype=np.float64)
+            try:
+                bounds.append(np.broadcast_to(value, (n,)))
+            except ValueError:
+                raise ValueError(
+                    f"{name} of shape {value.shape} does not broadcast to the {n} rows."
+                ) from None
+        lb, ub = bounds
+        if np.isnan(lb).any() or np.isnan(ub).any() or (lb > ub).any():
+            raise ValueError("Bounds must satisfy lb <= ub on every row.")
+        return _numerics.expect(
+            self.weights,
+            self.means[..., 0],
+            self.scales[..., 0],
+            func,
+            lb,
+            ub,
+            conditional=bool(conditional),
+        )
 
     # -- modes and highest-density sets -------------------------------------------
 

@@ -57,6 +57,37 @@ def _mean_curve(curves):
     ]
 
 
+def _is_dataframe(X):
+    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
+    return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns")
+
+
+def _to_pandas(values, X, levels=None, level_name=None, name=None):
+    """Quantile or interval ``values`` as pandas, indexed like the DataFrame ``X``.
+
+    ``values`` of shape (n,) gives a Series called ``name``; (n, D) a
+    DataFrame with one column per target (``0 .. D - 1``, named ``target``);
+    (n, L) a DataFrame with one column per level of ``levels`` (named
+    ``level_name``); (n, L, D) a DataFrame with (target, level) columns.
+    """
+    import pandas as pd
+
+    if levels is None:
+        if values.ndim == 1:
+            return pd.Series(values, index=X.index, name=name)
+        columns = pd.RangeIndex(values.shape[1], name="target")
+        return pd.DataFrame(values, index=X.index, columns=columns)
+    levels = pd.Index(np.asarray(levels, dtype=np.float64), name=level_name)
+    if values.ndim == 2:
+        return pd.DataFrame(values, index=X.index, columns=levels)
+    n, L, D = values.shape
+    columns = pd.MultiIndex.from_product(
+        [pd.RangeIndex(D), levels], names=["target", level_name]
+    )
+    flat = values.transpose(0, 2, 1).reshape(n, D * L)
+    return pd.DataFrame(flat, index=X.index, columns=columns)
+
+
 class MDNRegressor(RegressorMixin, BaseEstimator):
     """Mixture density network regressor.
 
@@ -795,28 +826,57 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             return dist.mean(), dist.std()
         return dist.mean()
 
+    def predict_var(self, X):
+        """Predict the conditional variance of each target.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_var : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The variance of each target's marginal (law of total variance
+            over the components), in squared target units; the square of the
+            ``y_std`` of ``predict(X, return_std=True)``.
+        """
+        return self.predict_dist(X).var()
+
     def predict_quantiles(self, X, quantiles):
         """Predict marginal quantiles of the targets, exactly (no sampling).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs.
+            Inputs. When ``X`` is a pandas DataFrame the result is a DataFrame
+            with the same index (see Returns).
         quantiles : float or array-like of shape (n_quantiles,)
-            Probabilities in [0, 1].
+            Probabilities in [0, 1], all computed in one call.
 
         Returns
         -------
         y_quantiles : ndarray of shape (n_samples, n_quantiles) or \
-                (n_samples, n_quantiles, n_outputs)
+                (n_samples, n_quantiles, n_outputs), or DataFrame
             ``y_quantiles[i, j]`` is the ``quantiles[j]`` quantile for input
             ``i``; the target axis is present when the model was fitted on 2-D
-            ``y``.
+            ``y``. For a DataFrame ``X``, a DataFrame indexed like ``X`` whose
+            columns are the levels (an index named ``quantile``), or for 2-D
+            ``y`` a (``target``, ``quantile``) MultiIndex with targets
+            numbered from 0, as skpro's ``predict_quantiles``.
+
+        Raises
+        ------
+        ValueError
+            If ``quantiles`` is not a scalar or 1-D, or lies outside [0, 1].
         """
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1:
             raise ValueError(f"quantiles must be a scalar or 1-D; got shape {q.shape}.")
-        return self.predict_dist(X).quantiles(q)
+        out = self.predict_dist(X).quantiles(q)
+        if _is_dataframe(X):
+            return _to_pandas(out, X, levels=q, level_name="quantile")
+        return out
 
     def predict_interval(self, X, confidence=0.9):
         """Predict equal-tailed intervals of each target's conditional distribution.
@@ -824,17 +884,40 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs.
-        confidence : float, default=0.9
-            Probability mass inside each interval.
+            Inputs. When ``X`` is a pandas DataFrame the bounds are pandas
+            objects with the same index (see Returns).
+        confidence : float or array-like of shape (n_levels,), default=0.9
+            Probability mass inside each interval; a sequence computes every
+            level in one call.
 
         Returns
         -------
         lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
-            quantiles.
+            quantiles. For a sequence of levels, of shape (n_samples,
+            n_levels) or (n_samples, n_levels, n_outputs). For a DataFrame
+            ``X``, pandas indexed like ``X``: a Series named ``lower`` or
+            ``upper`` (one level, one target), else a DataFrame whose columns
+            are the targets (``target``, from 0), the levels (``confidence``)
+            or both (a MultiIndex).
+
+        Raises
+        ------
+        ValueError
+            If a level lies outside [0, 1].
         """
-        return self.predict_dist(X).interval(confidence)
+        lower, upper = self.predict_dist(X).interval(confidence)
+        if not _is_dataframe(X):
+            return lower, upper
+        if np.ndim(confidence) == 0:
+            return (
+                _to_pandas(lower, X, name="lower"),
+                _to_pandas(upper, X, name="upper"),
+            )
+        return tuple(
+            _to_pandas(bound, X, levels=confidence, level_name="confidence")
+            for bound in (lower, upper)
+        )
 
     def predict_mode(self, X):
         """Predict the most likely target (the global mode of the density).

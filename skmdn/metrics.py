@@ -9,6 +9,8 @@ and :func:`~sklearn.model_selection.cross_validate`; greater is better.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
+from sklearn import get_config
+from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
 from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution, check_targets
@@ -253,12 +255,19 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
 
 
 class _DistributionScorer:
-    """Scorer ``(estimator, X, y, sample_weight=None) -> float``, greater is better."""
+    """Scorer ``(estimator, X, y, sample_weight=None) -> float``, greater is better.
 
-    def __init__(self, name, metric, sign):
+    Takes part in scikit-learn's metadata routing: with
+    ``sklearn.set_config(enable_metadata_routing=True)``, a scorer whose
+    :meth:`set_score_request` asked for ``sample_weight`` receives the
+    weights routed by ``cross_validate(..., params=...)`` or a search.
+    """
+
+    def __init__(self, name, metric, sign, sample_weight_request=None):
         self._name = name
         self._metric = metric
         self._sign = sign
+        self._sample_weight_request = sample_weight_request
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
         """Score ``estimator`` on ``X`` against ``y_true``.
@@ -266,7 +275,9 @@ class _DistributionScorer:
         Parameters
         ----------
         estimator : object
-            Fitted estimator with a ``predict_dist`` method.
+            Fitted estimator with a ``predict_dist`` method, or a Pipeline,
+            search or wrapper (such as dask-ml's ``Incremental``) ending in
+            one.
         X : array-like of shape (n_samples, n_features)
             Inputs.
         y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -282,8 +293,66 @@ class _DistributionScorer:
         dist = predict_dist(estimator, X)
         return self._sign * self._metric(y_true, dist, sample_weight=sample_weight)
 
+    def set_score_request(self, *, sample_weight=UNCHANGED):
+        """Return a copy of this scorer that requests ``sample_weight`` or not.
+
+        Only available with ``sklearn.set_config(enable_metadata_routing=True)``;
+        see scikit-learn's metadata routing guide. Unlike scikit-learn's
+        scorers, which :func:`~sklearn.metrics.get_scorer` copies for each
+        caller, skmdn's scorers are shared module constants, so this returns
+        a new scorer and leaves this one unchanged: pass the result to
+        ``scoring=``.
+
+        Parameters
+        ----------
+        sample_weight : bool, None or str, default=UNCHANGED
+            True to receive the routed ``sample_weight``, False not to, None
+            to raise an error if weights are passed (the default request), a
+            string to receive the metadata of that name instead; the default,
+            ``sklearn.utils.metadata_routing.UNCHANGED``, keeps the request.
+
+        Returns
+        -------
+        scorer : object
+            A scorer with the request; this scorer is unchanged.
+
+        Raises
+        ------
+        RuntimeError
+            If metadata routing is not enabled.
+        """
+        if not get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "This method is only available when metadata routing is enabled."
+                " You can enable it using"
+                " sklearn.set_config(enable_metadata_routing=True)."
+            )
+        request = self._sample_weight_request
+        if sample_weight != UNCHANGED:
+            request = sample_weight
+        return type(self)(self._name, self._metric, self._sign, request)
+
+    def get_metadata_routing(self):
+        """Return the scorer's metadata request (scikit-learn's routing).
+
+        Returns
+        -------
+        routing : MetadataRequest
+            The request of ``score`` for ``sample_weight``.
+        """
+        routing = MetadataRequest(owner=self._name)  # names it in messages
+        routing.score.add_request(
+            param="sample_weight", alias=self._sample_weight_request
+        )
+        return routing
+
     def __repr__(self):
-        return self._name
+        if self._sample_weight_request is None:
+            return self._name
+        return (
+            f"{self._name}.set_score_request("
+            f"sample_weight={self._sample_weight_request!r})"
+        )
 
 
 log_likelihood_scorer = _DistributionScorer("log_likelihood_scorer", log_likelihood, 1)

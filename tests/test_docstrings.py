@@ -8,6 +8,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import skmdn  # noqa: E402
 import skmdn.datasets  # noqa: E402
+import skmdn.interop  # noqa: E402
 import skmdn.plotting  # noqa: E402
 
 # Checks left out, as in scikit-learn: extended summaries, examples and
@@ -16,7 +17,7 @@ IGNORED = {"ES01", "EX01", "SA01", "GL08", "RT02"}
 
 
 def _public_objects():
-    for module in (skmdn, skmdn.datasets, skmdn.plotting):
+    for module in (skmdn, skmdn.datasets, skmdn.interop, skmdn.plotting):
         for name in module.__all__:
             if name.startswith("__"):
                 continue

@@ -1,0 +1,121 @@
+"""skmdn on a Dask cluster: a search through joblib, an incremental fit, prediction.
+
+One small LocalCluster (two worker processes on 127.0.0.1), started once;
+what it computes must equal the same computation in this process.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from skmdn import MDNRegressor
+from skmdn.metrics import log_likelihood_scorer
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+wrappers = pytest.importorskip("dask_ml.wrappers")
+joblib = pytest.importorskip("joblib")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _data(n=240, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    y = (
+        np.sin(3 * X[:, 0])
+        + X[:, 1]
+        + rng.normal(scale=0.1 + 0.3 * (X[:, 0] > 0), size=n)
+    )
+    return X, y
+
+
+def test_workers_run_torch_on_one_thread(client):
+    # distributed starts workers with OMP_NUM_THREADS=1 (its nanny's
+    # pre-spawn environment), which bounds torch's intra-op threads
+    # torch's own function, pickled by reference: the workers import torch
+    # only, not this test module and its imports
+    threads = client.run(torch.get_num_threads)
+    assert len(threads) == 2
+    assert set(threads.values()) == {1}
+
+
+def test_grid_search_on_the_cluster_matches_the_local_one(client):
+    X, y = _data()
+    search = GridSearchCV(
+        MDNRegressor(n_networks=1, max_iter=15, random_state=0),
+        {"n_components": [1, 2], "hidden_layer_sizes": [(8,), (16,)]},
+        scoring=log_likelihood_scorer,
+        cv=2,
+        n_jobs=-1,
+    )
+    local = clone(search).set_params(n_jobs=None).fit(X, y)
+    with distributed.get_task_stream(client) as stream:
+        with joblib.parallel_config(backend="dask"):
+            search.fit(X, y)
+    # the 8 fits (4 candidates x 2 folds) ran on the workers, in joblib batches
+    assert stream.data
+    assert {task["worker"] for task in stream.data} <= set(client.run(lambda: 0))
+    assert_allclose(
+        search.cv_results_["mean_test_score"],
+        local.cv_results_["mean_test_score"],
+        rtol=1e-12,
+    )
+    assert search.best_params_ == local.best_params_
+
+
+def test_incremental_fit_and_prediction_over_dask_arrays(client):
+    X, y = _data(n=300, seed=1)
+    dX = da.from_array(X, chunks=(100, 2))
+    dy = da.from_array(y, chunks=100)
+    est = MDNRegressor(n_components=2, n_networks=1, random_state=0)
+    incremental = wrappers.Incremental(clone(est), shuffle_blocks=False)
+    incremental.fit(dX, dy)  # one partial_fit per block, on the workers
+    local = clone(est)
+    for block in range(3):
+        rows = slice(100 * block, 100 * (block + 1))
+        local.partial_fit(X[rows], y[rows])
+    model = incremental.estimator_
+    assert model.n_iter_ == local.n_iter_ == 3
+    for ours, theirs in zip(model.coefs_, local.coefs_, strict=True):
+        assert_array_equal(ours, theirs)
+    assert log_likelihood_scorer(incremental, X, y) == log_likelihood_scorer(
+        local, X, y
+    )
+    # predicting block by block on the cluster
+    post = wrappers.ParallelPostFit(model)
+    mean = post.predict(dX)
+    assert isinstance(mean, da.Array)
+    assert_allclose(mean.compute(), local.predict(X), rtol=1e-12)
+    # map_blocks as docs/dask.rst shows it
+    quantiles = dX.map_blocks(
+        model.predict_quantiles, [0.1, 0.9], chunks=(dX.chunks[0], (2,)), dtype=float
+    )
+    assert_allclose(
+        quantiles.compute(), local.predict_quantiles(X, [0.1, 0.9]), rtol=1e-12
+    )
+    std = dX.map_blocks(
+        lambda X: model.predict(X, return_std=True)[1], drop_axis=1, dtype=float
+    )
+    assert_allclose(std.compute(), local.predict(X, return_std=True)[1], rtol=1e-12)
