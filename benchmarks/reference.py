@@ -82,3 +82,27 @@ def predict_mean(model, X):
     """Conditional mean of the fitted reference (its forward pass for prediction)."""
     logits, loc, _ = model(X)
     return (torch.softmax(logits, -1).unsqueeze(-1) * loc).sum(1)
+
+
+class MLPModule(nn.Module):
+    """skmdn's built-in trunk as a torch module, for ``MDNRegressor(module=...)``.
+
+    Linear layers with Glorot-uniform weights and biases and ``tanh`` between
+    them, as ``skmdn._network.MLP``; skmdn appends the mixture head. Trained
+    by autograd, it is the like-for-like comparison of the two training paths.
+    """
+
+    def __init__(self, n_features, hidden=(64, 64)):
+        super().__init__()
+        layers, width = [], n_features
+        for h in hidden:
+            linear = nn.Linear(width, h)
+            bound = math.sqrt(6.0 / (width + h))
+            nn.init.uniform_(linear.weight, -bound, bound)
+            nn.init.uniform_(linear.bias, -bound, bound)
+            layers += [linear, nn.Tanh()]
+            width = h
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)

@@ -8,8 +8,12 @@ Usage::
 Prints markdown tables and writes JSON (``--out``). Every contender trains the
 same architecture (MLP 64x64 tanh, K=5 diagonal components) on the same data
 with the same batch size and number of epochs, early stopping off, one torch
-thread. Ratios are measured in one process run: each contender is timed
-several times with the order rotated, and the best time is kept.
+thread. "skmdn autograd" is ``MDNRegressor(module=MLPModule)``: the built-in
+trunk written as a torch module, trained by autograd instead of the fused
+backward pass (the ``module`` section compares the two paths' per-epoch time
+and held-out log-likelihood, beside skorch when it is installed). Ratios are
+measured in one process run: each contender is timed several times with the
+order rotated, and the best time is kept.
 """
 
 import argparse
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reference import fit_reference, predict_mean
+from reference import MLPModule, fit_reference, predict_mean
 
 import skmdn
 from skmdn import MDNRegressor, MixtureDistribution
@@ -45,12 +49,14 @@ def make_data(n, p=8, D=1, seed=0, dtype=np.float32):
     return X.astype(dtype), Y.astype(dtype)
 
 
-def skmdn_fitter(X, Y, epochs, batch_size, dtype=None):
+def skmdn_fitter(X, Y, epochs, batch_size, dtype=None, module=None):
     X = X if dtype is None else X.astype(dtype)
     y = (Y[:, 0] if Y.shape[1] == 1 else Y).astype(X.dtype)
 
     def fit():
         MDNRegressor(
+            module=module,
+            module_params=None if module is None else {"hidden": HIDDEN},
             n_components=K,
             n_networks=1,  # like for like with the one reference network
             hidden_layer_sizes=HIDDEN,
@@ -145,6 +151,9 @@ def bench_fit(n, epochs, batch_size, repeats):
         "reference (hand-written torch)": reference_fitter(X, Y, epochs, batch_size),
         "skmdn (float32 input)": skmdn_fitter(X, Y, epochs, batch_size),
         "skmdn (float64 input)": skmdn_fitter(X, Y, epochs, batch_size, np.float64),
+        "skmdn autograd (MLP module, float32 input)": skmdn_fitter(
+            X, Y, epochs, batch_size, module=MLPModule
+        ),
         "MLPRegressor (point, no mixture)": mlp_fitter(X, Y, epochs, batch_size),
     }
     skorch = skorch_fitter(X, Y, epochs, batch_size)
@@ -270,6 +279,103 @@ def scaling_point(n, n_components=K, D=1, epochs=(1, 3)):
     }
 
 
+def per_epoch(fit_time, epochs=(1, 3), repeats=2):
+    """Seconds per epoch without the fixed cost of a fit: the best of ``repeats``."""
+    fit_time(epochs[0])  # warm-up (imports, allocator)
+    best = np.inf
+    for _ in range(repeats):
+        diff = fit_time(epochs[1]) - fit_time(epochs[0])
+        best = min(best, diff / (epochs[1] - epochs[0]))
+    return best
+
+
+def _timed(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        fit()
+        return time.perf_counter() - start
+
+
+def bench_module(n, n_train, seeds, max_iter):
+    """The fused MLP against the same MLP as a torch module, trained by autograd.
+
+    Per-epoch time (float32, batch 256, fixed cost excluded) of both paths
+    and of skorch running the reference module, and the held-out
+    log-likelihood of both paths on the inverse-sine problem over seeds
+    (default training otherwise: early stopping, noise, one network).
+    """
+    X, Y = make_data(n)
+    y = Y[:, 0]
+
+    def skmdn_time(module):
+        def fit_time(epochs):
+            est = MDNRegressor(
+                module=module,
+                module_params=None if module is None else {"hidden": HIDDEN},
+                n_components=K,
+                n_networks=1,
+                hidden_layer_sizes=HIDDEN,
+                batch_size=256,
+                max_iter=epochs,
+                n_iter_no_change=np.inf,
+                early_stopping=False,
+                random_state=0,
+            )
+            return _timed(lambda: est.fit(X, y))
+
+        return fit_time
+
+    times = {
+        "fused (built-in MLP)": per_epoch(skmdn_time(None)),
+        "autograd (MLP module)": per_epoch(skmdn_time(MLPModule)),
+    }
+    if skorch_fitter(X, Y, 1, 256) is not None:
+        times["skorch (reference module)"] = per_epoch(
+            lambda epochs: _timed(skorch_fitter(X, Y, epochs, 256))
+        )
+    rows = [
+        {
+            "path": name,
+            "s_per_epoch": t,
+            "samples_per_s": n / t,
+            "ratio_to_fused": t / times["fused (built-in MLP)"],
+        }
+        for name, t in times.items()
+    ]
+
+    X_train, y_train = make_inverse_sine(n_train, random_state=0)
+    X_test, y_test = make_inverse_sine(50_000, random_state=1)
+    quality = []
+    for name, module in (
+        ("fused (built-in MLP)", None),
+        ("autograd (MLP module)", MLPModule),
+    ):
+        lls, fit_s = [], []
+        for seed in range(seeds):
+            est = MDNRegressor(
+                module=module,
+                module_params=None if module is None else {"hidden": HIDDEN},
+                n_components=K,
+                n_networks=1,
+                hidden_layer_sizes=HIDDEN,
+                max_iter=max_iter,
+                random_state=seed,
+            )
+            fit_s.append(_timed(lambda est=est: est.fit(X_train, y_train)))
+            lls.append(float(est.log_prob(X_test, y_test).mean()))
+        quality.append(
+            {
+                "path": name,
+                "heldout_ll_mean": float(np.mean(lls)),
+                "heldout_ll_sd": float(np.std(lls, ddof=1)) if seeds > 1 else 0.0,
+                "heldout_ll_seeds": lls,
+                "fit_s_mean": float(np.mean(fit_s)),
+            }
+        )
+    return {"n": n, "speed": rows, "n_train": n_train, "quality": quality}
+
+
 def bench_memory(n):
     """Peak RSS added by a one-epoch fit, in a fresh process, beside the data size.
 
@@ -378,7 +484,7 @@ def main(argv=None):
     )
     parser.add_argument("--out", default="benchmarks/results/speed.json")
     parser.add_argument(
-        "--sections", default="fit,predict,scaling,memory,quantiles,precision"
+        "--sections", default="fit,module,predict,scaling,memory,quantiles,precision"
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a benchmark script's own setting; skmdn never sets it
@@ -409,6 +515,27 @@ def main(argv=None):
                     "s_per_epoch",
                     "samples_per_s",
                 ],
+            )
+        )
+    if "module" in sections:
+        n, n_train = (10_000, 1000) if quick else (50_000, 2000)
+        seeds, max_iter = (2, 100) if quick else (3, 2000)
+        res = bench_module(n, n_train, seeds, max_iter)
+        result["module"] = res
+        print(f"\n## Your own module: per-epoch time, n={n}, batch 256, float32\n")
+        print(
+            table(
+                res["speed"], ["path", "s_per_epoch", "samples_per_s", "ratio_to_fused"]
+            )
+        )
+        print(
+            f"\n## Your own module: held-out log-likelihood, inverse sine, "
+            f"{n_train} rows, {seeds} seeds, max_iter={max_iter}\n"
+        )
+        print(
+            table(
+                res["quality"],
+                ["path", "heldout_ll_mean", "heldout_ll_sd", "fit_s_mean"],
             )
         )
     if "predict" in sections:

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
 from skmdn._head import MixtureHead
+from skmdn._module import ModuleNetworkState, ModuleTrunk, fit_module_network
 from skmdn._network import ACTIVATIONS, MLP
 from skmdn._preprocessing import Standardisation
 from skmdn._training import TrainingConfig, fit_networks
@@ -130,6 +131,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     activation : {'identity', 'logistic', 'tanh', 'relu'}, default='tanh'
         Activation of the hidden layers.
+
+    module : type or callable, default=None
+        Your own trunk instead of the built-in MLP: a ``torch.nn.Module``
+        subclass, or a callable returning a module, called as
+        ``module(n_features=n_features_in_, **module_params)`` (``n_features``
+        is left out when the constructor has no parameter of that name nor
+        ``**kwargs``). The module maps standardised inputs of shape
+        ``(batch, n_features)`` to features of shape ``(batch, m)``; fit
+        finds ``m`` and appends the linear mixture head, and trains the whole
+        network by autograd with torch's Adam. It must be importable by name
+        (defined at the top level of a module, not in ``__main__`` or a
+        function) for a fitted model to be unpickled. ``hidden_layer_sizes``
+        and ``activation`` are then unused. See the user guide, "Your own
+        network".
+
+    module_params : dict, default=None
+        Keyword arguments of ``module``. As in skorch, each is also a
+        parameter ``module__<name>`` of :meth:`get_params` and
+        :meth:`set_params`, so that ``GridSearchCV`` can search over it.
 
     alpha : float, default=0.0
         Strength of the L2 penalty on the weights, scaled by the batch's total
@@ -291,6 +311,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` of shape ``(n_networks_, fan_out)``.
+        ``coefs_`` and ``intercepts_`` are defined only for the built-in MLP.
+
+    state_dicts_ : list of dict
+        Defined only with ``module``: one ``state_dict`` per network, as numpy
+        arrays on the CPU, with the module's entries prefixed ``trunk.`` and
+        the mixture head's ``head.weight`` of shape ``(width, m)`` and
+        ``head.bias``.
 
     See Also
     --------
@@ -341,6 +368,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "module": [None, callable],
+        "module_params": [None, dict],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -376,6 +405,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         n_networks="auto",
         hidden_layer_sizes=(64, 64),
         activation="tanh",
+        module=None,
+        module_params=None,
         alpha=0.0,
         batch_size="auto",
         learning_rate="adaptive",
@@ -400,6 +431,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.n_networks = n_networks
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.module = module
+        self.module_params = module_params
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -419,6 +452,65 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.device = device
         self.n_jobs = n_jobs
+
+    # --------------------------------------------------------------- parameters
+
+    def get_params(self, deep=True):
+        """Get parameters for this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, will return the parameters for this estimator and
+            contained subobjects that are estimators, and each entry of
+            ``module_params`` as ``module__<name>``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.module_params, dict):
+            params.update({f"module__{k}": v for k, v in self.module_params.items()})
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        ``module__<name>=value`` sets the entry ``name`` of ``module_params``
+        (in a new dict), as skorch's ``module__`` parameters do; every other
+        parameter is set as by :meth:`sklearn.base.BaseEstimator.set_params`.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is not one of the estimator's, or ``module__`` is
+            given without a name.
+        """
+        prefix = "module__"
+        routed = {
+            k[len(prefix) :]: params.pop(k)
+            for k in list(params)
+            if k.startswith(prefix)
+        }
+        super().set_params(**params)
+        if routed:
+            if "" in routed:
+                raise ValueError("module__ needs the name of a module argument.")
+            current = self.module_params if isinstance(self.module_params, dict) else {}
+            self.module_params = {**current, **routed}
+        return self
 
     # ------------------------------------------------------------------ fitting
 
@@ -510,7 +602,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             if incremental:
                 # running statistics: later chunks move the standardisation,
                 # and every network is re-expressed in the new units
-                x_scaler = x_scaler.updated(X, sample_weight)
+                if not isinstance(trunk, ModuleTrunk):
+                    # a module's first layer cannot be re-expressed in general
+                    x_scaler = x_scaler.updated(X, sample_weight)
                 y_scaler = y_scaler.updated(Y, sample_weight)
                 previous = [
                     self._reexpressed(net, trunk, head, x_scaler, y_scaler)
@@ -574,6 +668,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             n_outputs=n_outputs,
             min_scale=float(self.min_scale),
         )
+        if self.module is not None:
+            return ModuleTrunk.from_params(
+                self.module, self.module_params, n_features
+            ), head
+        if self.module_params:
+            raise ValueError("module_params is set but module is None.")
         trunk = MLP(
             n_features=n_features,
             hidden_layer_sizes=tuple(int(h) for h in hidden),
@@ -590,8 +690,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(
                 "The network's parameters (hidden_layer_sizes, n_components, "
-                "activation, min_scale, n_networks) changed since the last "
-                "fit; refit with warm_start=False."
+                "activation, module, module_params, min_scale, n_networks) "
+                "changed since the last fit; refit with warm_start=False."
             )
 
     def _reexpressed(self, net, trunk, head, x_scaler, y_scaler):
@@ -603,6 +703,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         (small scales) and a first-order approximation elsewhere.
         """
         old_x, old_y = self._x_scaler, self._y_scaler
+        if isinstance(trunk, ModuleTrunk):
+            return trunk.reexpressed(net, head, old_y, y_scaler)
         coefs, intercepts = (
             [c.copy() for c in net.coefs],
             [b.copy() for b in net.intercepts],
@@ -659,20 +761,38 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             np.iinfo(np.int32).max
         )
         step = 0 if previous[0] is None else self.t_
-        seeds = np.random.SeedSequence([base_seed, step]).generate_state(
-            3 * len(previous)
+        seeds = (
+            np.random.SeedSequence([base_seed, step])
+            .generate_state(3 * len(previous))
+            .reshape(len(previous), 3)
         )
-        networks, status = fit_networks(
-            trunk,
-            head,
-            *data,
-            config=self._training_config(),
-            log_det=log_det,
-            seeds=seeds.reshape(len(previous), 3),
-            previous=previous,
-            incremental=incremental,
-            device=self.device,
-        )
+        kwargs = {
+            "config": self._training_config(),
+            "log_det": log_det,
+            "incremental": incremental,
+            "device": self.device,
+        }
+        if isinstance(trunk, ModuleTrunk):
+            # a user's module trains by autograd, one network after another
+            networks, statuses = [], []
+            for m, prev in enumerate(previous):
+                if "interrupted" in statuses:
+                    if prev is None:
+                        break  # keep the networks trained before the interruption
+                    networks.append(prev)  # unchanged by this call
+                    continue
+                state, status = fit_module_network(
+                    trunk, head, *data, seeds=seeds[m], previous=prev, **kwargs
+                )
+                networks.append(state)
+                statuses.append(status)
+            status = next(
+                (s for s in ("interrupted", "max_iter") if s in statuses), "converged"
+            )
+        else:
+            networks, status = fit_networks(
+                trunk, head, *data, seeds=seeds, previous=previous, **kwargs
+            )
         if status == "interrupted":
             warnings.warn(
                 "Training interrupted by the user; the best weights so far are kept.",
@@ -696,12 +816,18 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         networks = self._networks
         histories = [net.history for net in networks]
         self.n_networks_ = len(networks)
-        self.coefs_ = [
-            np.stack(c) for c in zip(*(n.coefs for n in networks), strict=True)
-        ]
-        self.intercepts_ = [
-            np.stack(b) for b in zip(*(n.intercepts for n in networks), strict=True)
-        ]
+        if isinstance(networks[0], ModuleNetworkState):
+            self.state_dicts_ = [dict(n.state_dict) for n in networks]
+            for name in ("coefs_", "intercepts_"):  # from an earlier MLP fit
+                self.__dict__.pop(name, None)
+        else:
+            self.coefs_ = [
+                np.stack(c) for c in zip(*(n.coefs for n in networks), strict=True)
+            ]
+            self.intercepts_ = [
+                np.stack(b) for b in zip(*(n.intercepts for n in networks), strict=True)
+            ]
+            self.__dict__.pop("state_dicts_", None)  # from an earlier module fit
         self.n_iter_ = max(h.n_iter for h in histories)
         self.t_ = max(n.optimizer["t"] for n in networks)
         self.networks_ = [
@@ -760,6 +886,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         """Weights (n, M*K), means and scales (n, M*K, D) in original target units."""
         check_is_fitted(self)
         X = self._validate_X_predict(X)
+        if isinstance(self._trunk, ModuleTrunk):
+            Xs = self._x_scaler.transform(X, self._networks[0].dtype)
+            out = self._trunk.forward_numpy(self._networks, Xs, self.device)
+            return self._pooled(out)
         Xs = self._x_scaler.transform(X, self.coefs_[0].dtype)
         coefs, intercepts = self.coefs_, self.intercepts_
         if torch.device(self.device).type != "cpu":
@@ -770,6 +900,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             )[None]
         else:  # numpy broadcasts over the leading network axis
             out = self._trunk.forward_numpy(coefs, intercepts, Xs)
+        return self._pooled(out)
+
+    def _pooled(self, out):
+        """Mixture parameters in original units from the outputs (M, n, width)."""
         logits, loc, scale = self._head.params_numpy(out)
         if self.n_networks_ > 1:
             logits, loc, scale = _numerics.pool_networks(logits, loc, scale)

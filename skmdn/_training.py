@@ -514,7 +514,7 @@ class NetworkState:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """The estimator's training parameters, as :func:`fit_network` needs them."""
+    """The estimator's training parameters, as :func:`fit_networks` needs them."""
 
     learning_rate: str
     learning_rate_init: float
