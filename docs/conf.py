@@ -1,19 +1,23 @@
 """Sphinx configuration for the skmdn documentation.
 
-Build with ``sphinx-build -W --keep-going -b html docs docs/_build/html``. The
-build is offline by default: intersphinx links to the scikit-learn, numpy,
-scipy, matplotlib and Python docs are made only when ``SKMDN_DOCS_INTERSPHINX=1``
-is set (their inventories are downloaded).
+Build with ``sphinx-build -W -n --keep-going -b html docs docs/_build/html``.
+The build is offline: intersphinx links to the scikit-learn, matplotlib,
+joblib and Python docs come from small inventories in ``docs/_intersphinx``
+(written by ``docs/_intersphinx/make_inventories.py``), not from the network.
 """
 
 import os
 import pkgutil
 import re
+import sys
 import warnings
 from importlib import import_module
 from pathlib import Path
 
 import skmdn
+
+# docs/ itself, for the gallery's sort key (_gallery_order.py).
+sys.path.insert(0, str(Path(__file__).parent))
 
 # -- project -------------------------------------------------------------------
 
@@ -45,19 +49,25 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
-# -- intersphinx: off unless asked for, so that CI builds offline ---------------
+# Every cross-reference must resolve: a broken one is a warning, and CI builds
+# with -W.
+nitpicky = True
 
-if os.environ.get("SKMDN_DOCS_INTERSPHINX") == "1":
-    intersphinx_mapping = {
-        "python": ("https://docs.python.org/3", None),
-        "numpy": ("https://numpy.org/doc/stable", None),
-        "scipy": ("https://docs.scipy.org/doc/scipy", None),
-        "sklearn": ("https://scikit-learn.org/stable", None),
-        "matplotlib": ("https://matplotlib.org/stable", None),
-        "torch": ("https://docs.pytorch.org/docs/stable", None),
-    }
-else:
-    intersphinx_mapping = {}
+# -- intersphinx: offline, from inventories checked into docs/_intersphinx -------
+#
+# Each inventory lists only the external objects these docs refer to, with their
+# public URLs; the build never downloads anything. After referring to another
+# external object, add it to docs/_intersphinx/make_inventories.py and run it.
+
+intersphinx_mapping = {
+    name: (url, f"_intersphinx/{name}.inv")
+    for name, url in {
+        "python": "https://docs.python.org/3",
+        "sklearn": "https://scikit-learn.org/stable",
+        "matplotlib": "https://matplotlib.org/stable",
+        "joblib": "https://joblib.readthedocs.io/en/stable",
+    }.items()
+}
 
 # -- HTML ----------------------------------------------------------------------
 
@@ -69,6 +79,23 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+# The hand-written pages have no sub-pages: without this their (empty) section
+# navigation would take a third of the width from the text. The API reference
+# and the gallery keep theirs.
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "getting_started",
+        "user_guide",
+        "hyperparameters",
+        "howto",
+        "comparison",
+        "evidence",
+        "performance",
+        "changelog",
+    )
+}
 
 # -- sphinx-gallery ------------------------------------------------------------
 
@@ -76,7 +103,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.ExampleOrder",
     "doc_module": ("skmdn",),
     "backreferences_dir": "generated",
     "remove_config_comments": True,
@@ -89,24 +116,6 @@ sphinx_gallery_conf = {
 # Examples run on the Agg backend, and their warnings are not the docs' concern.
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is")
-
-# -- references that can only resolve online -------------------------------------
-#
-# Docstrings point at scikit-learn's glossary (:term:`fit`) and user guide
-# (:ref:`metadata_routing`, through inherited methods). Offline, those targets
-# are unknown: render them as plain text instead of failing the build. References
-# written in these pages themselves (outside the generated API pages) still warn.
-
-
-def _offline_reference(app, env, node, contnode):
-    if intersphinx_mapping:
-        return None
-    if node.get("reftype") == "term":
-        return contnode
-    if node.get("reftype") == "ref" and node.get("refdoc", "").startswith("generated/"):
-        return contnode
-    return None
-
 
 # -- every public object is in the API reference ---------------------------------
 
@@ -159,5 +168,4 @@ def _check_api_reference(app):
 
 
 def setup(app):
-    app.connect("missing-reference", _offline_reference)
     app.connect("builder-inited", _check_api_reference)

@@ -28,7 +28,6 @@ from :mod:`skmdn.metrics`), and the coverage of 90% intervals.
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import PowerNorm
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
 from sklearn.neural_network import MLPRegressor
@@ -112,9 +111,8 @@ print(scores.round(3))
 # :meth:`PredictionIntervalDisplay.from_predictions
 # <skmdn.plotting.PredictionIntervalDisplay.from_predictions>` (which takes
 # any :class:`~skmdn.MixtureDistribution`), cover the gaps between the
-# branches as much as the branches themselves. The MDN's density follows
-# the branches (drawn on a square-root colour scale, which brings out the
-# weaker middle branches next to the sharp outer ones).
+# branches as much as the branches themselves: a single Gaussian has no other
+# choice. The MDN's density follows the branches.
 
 x_grid = np.linspace(X.min(), X.max(), 200)
 grid_dists = {
@@ -126,10 +124,13 @@ fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), sharey=True, layout="constrain
 for ax, (name, dist) in zip(axes[:2], grid_dists.items(), strict=True):
     ax.scatter(X, y, s=4, c="0.6", label="training data")
     PredictionIntervalDisplay.from_predictions(
-        x_grid, dist, confidences=(0.5, 0.9), show_mean=False, ax=ax
+        x_grid,
+        dist,
+        kind="equal_tailed",
+        confidences=(0.5, 0.9),
+        show_mean=False,
+        ax=ax,
     )
     ax.set_title(name)
-ConditionalDensityDisplay.from_estimator(
-    mdn, X, y, ax=axes[2], colorbar=False, mesh_kwargs={"norm": PowerNorm(0.5)}
-)
-axes[2].set_title("MDN: conditional density")
+ConditionalDensityDisplay.from_estimator(mdn, X, y, ax=axes[2], colorbar=False)
+_ = axes[2].set_title("MDN: conditional density")

@@ -26,7 +26,7 @@ import numpy as np
 
 from skmdn import MDNRegressor
 from skmdn.datasets import make_inverse_sine
-from skmdn.plotting import ConditionalDensityDisplay
+from skmdn.plotting import ConditionalDensityDisplay, PredictionIntervalDisplay
 
 X, y = make_inverse_sine(n_samples=2000, random_state=0)
 X_test, y_test = make_inverse_sine(n_samples=2000, random_state=1)
@@ -59,7 +59,19 @@ for name, est in [("5 components", mdn), ("1 component", gauss)]:
 # branches of the data are three bright ridges.
 
 disp = ConditionalDensityDisplay.from_estimator(mdn, X, y, ylabel="t")
-disp.ax_.set_title("p(t | x), 5-component MDN")
+_ = disp.ax_.set_title("p(t | x), 5-component MDN")
+
+# %%
+# Each column is shown relative to its own peak (the default,
+# ``scale='column'``), so the colours compare targets at the same input. At
+# the two ends of the input range the density is a single sharp peak, many
+# times as high as the three branches in the middle: on the raw density scale
+# (``scale='density'``, shared by all columns) the colour range is spent on
+# those peaks and the branches almost vanish. ``scale='log'`` is the third
+# choice.
+
+disp = ConditionalDensityDisplay.from_estimator(mdn, X, y, scale="density", ylabel="t")
+_ = disp.ax_.set_title("the same density, scale='density'")
 
 # %%
 # Mean, mode and samples
@@ -73,7 +85,7 @@ disp.ax_.set_title("p(t | x), 5-component MDN")
 x_grid = np.linspace(X.min(), X.max(), 300)[:, None]
 samples = mdn.sample(x_grid, n_samples=3, random_state=0)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True, layout="constrained")
 for ax in axes:
     ax.scatter(X, y, s=3, c="0.75", label="training data")
 ax = axes[0]
@@ -81,22 +93,40 @@ ax.plot(x_grid, mdn.predict(x_grid), lw=2.5, label="mean (predict)")
 ax.plot(x_grid, mdn.predict_mode(x_grid), ".", ms=4, label="mode (predict_mode)")
 ax.plot(x_grid, gauss.predict(x_grid), "--", lw=1.5, label="mean, 1 component")
 ax.set(xlabel="x", ylabel="t", title="Point summaries")
-ax.legend(loc="upper left")
+_ = ax.legend(loc="upper left")
 
 ax = axes[1]
 ax.scatter(np.repeat(x_grid, 3), samples.ravel(), s=4, c="C3", label="samples (sample)")
 ax.set(xlabel="x", title="Three draws per input")
-ax.legend(loc="upper left")
-fig.tight_layout()
+_ = ax.legend(loc="upper left")
 
 # %%
 # Where the mean is the right answer (squared error, R²), use ``predict``;
-# where a plausible value is needed, use the mode or a sample. Intervals follow
-# the same logic: :meth:`~skmdn.MixtureDistribution.hpd` gives the shortest set
-# with a given probability, which for a multimodal input is several disjoint
-# intervals.
+# where a plausible value is needed, use the mode or a sample.
+#
+# Prediction sets
+# ---------------
+#
+# Sets follow the same logic. An equal-tailed interval, between two
+# quantiles, is one interval: in the middle range it spans the gaps between
+# the branches. The highest-density (HPD) set,
+# :meth:`~skmdn.MixtureDistribution.hpd`, is the shortest set with the given
+# probability: for a multimodal input, several disjoint intervals, one per
+# branch.
 
 dist = mdn.predict_dist([[0.5]])
 print("Modes at x = 0.5:", dist.modes()[0].locations.round(3))
 print("90% highest-density set at x = 0.5:\n", dist.hpd(0.9)[0].round(3))
 print("90% equal-tailed interval at x = 0.5:", np.round(dist.interval(0.9), 3).ravel())
+
+# %%
+# :class:`~skmdn.plotting.PredictionIntervalDisplay` draws either kind along
+# the input: HPD sets (the default, centred on the mode) leave the gaps
+# empty, equal-tailed intervals (centred on the median) fill them.
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True, layout="constrained")
+for ax, kind in zip(axes, ["hpd", "equal_tailed"], strict=True):
+    PredictionIntervalDisplay.from_estimator(
+        mdn, X, y, kind=kind, confidences=(0.5, 0.9), show_mean=False, ax=ax
+    )
+    ax.set(title=f"kind='{kind}'", ylabel="t")

@@ -75,7 +75,7 @@ for i, (ax, x) in enumerate(zip(axes, x_values, strict=True)):
     ax.plot(np.cos(x), np.sin(x), "r+", ms=12, mew=2)
     ax.plot(np.cos(x), -np.sin(x), "r+", ms=12, mew=2)
     ax.set(title=f"p(y | x={x})", xlabel="y[0]", aspect="equal")
-axes[0].set_ylabel("y[1]")
+_ = axes[0].set_ylabel("y[1]")
 
 # %%
 # Each target's marginal

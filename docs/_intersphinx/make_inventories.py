@@ -1,0 +1,152 @@
+"""Write the small intersphinx inventories that let the docs build offline.
+
+The documentation links to scikit-learn, matplotlib, joblib and Python
+objects. Instead of downloading those projects' full inventories at build
+time, ``docs/conf.py`` reads the small ``*.inv`` files next to this script,
+which list only the targets these docs reference, with their public URLs.
+Run this script after adding a reference to another external object::
+
+    python docs/_intersphinx/make_inventories.py
+
+A reference that is missing here makes the nitpicky build (``-n``) fail with
+"reference target not found", which names the object to add. The files are
+written with Sphinx's own inventory writer.
+"""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from sphinx.util.inventory import InventoryFile
+
+# project: (base URL, version, {(domain, type): [(name, page, anchor, title)]})
+# The page is relative to the base URL, without ".html"; the anchor "$" stands
+# for the object's name, as in Sphinx's own inventories.
+_SKLEARN_API = [
+    ("sklearn.compose.TransformedTargetRegressor", "class"),
+    ("sklearn.ensemble.HistGradientBoostingRegressor", "class"),
+    ("sklearn.gaussian_process.GaussianProcessRegressor", "class"),
+    ("sklearn.model_selection.GridSearchCV", "class"),
+    ("sklearn.multioutput.MultiOutputRegressor", "class"),
+    ("sklearn.neural_network.MLPRegressor", "class"),
+    ("sklearn.pipeline.Pipeline", "class"),
+    ("sklearn.preprocessing.StandardScaler", "class"),
+    ("sklearn.utils.metadata_routing.MetadataRequest", "class"),
+    ("sklearn.metrics.mean_pinball_loss", "function"),
+    ("sklearn.metrics.r2_score", "function"),
+    ("sklearn.model_selection.cross_validate", "function"),
+    ("sklearn.set_config", "function"),
+]
+
+# Glossary terms and user-guide sections that scikit-learn's docstrings, which
+# skmdn's estimator inherits, refer to.
+_SKLEARN_TERMS = ["fit", "meta-estimator", "random_state"]
+_SKLEARN_LABELS = [
+    ("metadata_routing", "metadata_routing", "metadata-routing", "Metadata Routing"),
+    (
+        "r2_score",
+        "modules/model_evaluation",
+        "r2-score",
+        "R² score, the coefficient of determination",
+    ),
+]
+
+_MATPLOTLIB_METHODS = [
+    "matplotlib.axes.Axes.pcolormesh",
+    "matplotlib.axes.Axes.scatter",
+]
+
+INVENTORIES = {
+    "sklearn": (
+        "https://scikit-learn.org/stable",
+        "1.9",
+        {
+            **{
+                ("py", kind): [
+                    (name, f"modules/generated/{name}", "$", "-")
+                    for name, k in _SKLEARN_API
+                    if k == kind
+                ]
+                for kind in ("class", "function")
+            },
+            ("py", "module"): [
+                ("sklearn.datasets", "api/sklearn.datasets", "module-$", "-"),
+            ],
+            ("std", "term"): [
+                (term, "glossary", f"term-{term}", "-") for term in _SKLEARN_TERMS
+            ],
+            ("std", "label"): _SKLEARN_LABELS,
+        },
+    ),
+    "matplotlib": (
+        "https://matplotlib.org/stable",
+        "3.11",
+        {
+            ("py", "method"): [
+                (name, f"api/_as_gen/{name}", "$", "-") for name in _MATPLOTLIB_METHODS
+            ],
+        },
+    ),
+    "joblib": (
+        "https://joblib.readthedocs.io/en/stable",
+        "1.5",
+        {("py", "function"): [("joblib.dump", "generated/joblib.dump", "$", "-")]},
+    ),
+    "python": (
+        "https://docs.python.org/3",
+        "3.11",
+        {("py", "module"): [("pickle", "library/pickle", "module-$", "-")]},
+    ),
+}
+
+
+class _Domain:
+    """The part of a Sphinx domain that the inventory writer reads."""
+
+    def __init__(self, name, objects):
+        self.name = name
+        self._objects = objects
+
+    def get_objects(self):
+        for (_, kind), entries in self._objects.items():
+            for name, page, anchor, title in entries:
+                anchor = anchor.replace("$", name)
+                yield name, name if title == "-" else title, kind, page, anchor, 1
+
+
+def write(project, version, objects, path):
+    """Write one inventory with Sphinx's writer, from stand-ins for its inputs.
+
+    Parameters
+    ----------
+    project : str
+        Name of the documented project.
+    version : str
+        Its version, for the header.
+    objects : dict
+        ``{(domain, type): [(name, page, anchor, title), ...]}``.
+    path : pathlib.Path
+        Where to write the inventory.
+    """
+    domains = [
+        _Domain(domain, {k: v for k, v in objects.items() if k[0] == domain})
+        for domain in sorted({domain for domain, _ in objects})
+    ]
+    env = SimpleNamespace(
+        config=SimpleNamespace(project=project, version=version),
+        domains=SimpleNamespace(sorted=lambda: domains),
+    )
+    builder = SimpleNamespace(get_target_uri=lambda page: f"{page}.html")
+    InventoryFile.dump(path, env, builder)
+
+
+def main():
+    """Write every inventory next to this script."""
+    here = Path(__file__).parent
+    for project, (_, version, objects) in INVENTORIES.items():
+        path = here / f"{project}.inv"
+        write(project, version, objects, path)
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
