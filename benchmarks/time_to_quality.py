@@ -83,10 +83,11 @@ def run_skmdn(X, y, Xt, yt, params):
         est.fit(X, y)
     seconds = time.perf_counter() - start
     lo, hi = est.predict_interval(Xt, 0.8)
+    networks = getattr(est, "networks_", None)  # absent before version 0.1
     return {
         "seconds": seconds,
-        "epochs": int(sum(net.n_iter for net in est.networks_)),
-        "steps": int(sum(net.t for net in est.networks_)),
+        "epochs": int(sum(n.n_iter for n in networks) if networks else est.n_iter_),
+        "steps": int(sum(n.t for n in networks) if networks else est.t_),
         "networks": est.n_networks_,
         "nll": float(-est.log_prob(Xt, yt).mean()),
         "r2": float(r2_score(yt, est.predict(Xt))),
