@@ -190,6 +190,17 @@ def _contiguous(*arrays):
     return tuple(np.ascontiguousarray(a, dtype=np.float64) for a in arrays)
 
 
+def _in_chunks(func, n, per_item, *arrays, scale=1):
+    """``func`` over chunks of ``arrays`` of ``scale * _CHUNK // per_item`` items."""
+    step = max(1, scale * _CHUNK // max(1, per_item))
+    if n <= step:
+        return func(*arrays)
+    parts = [func(*(a[i : i + step] for a in arrays)) for i in range(0, n, step)]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+    return np.concatenate(parts)
+
+
 # ----------------------------------------------------------------- quantiles
 
 # Below this the cdf or density is recomputed in logs, from log_ndtr.
@@ -228,7 +239,10 @@ def ppf(w, mu, s, q):
     -------
     ndarray of shape (P,)
     """
-    return _blocked(_ppf_block, len(q), *_contiguous(w, mu, s, q))
+    # chunks a few times larger than the cache-sized ones pay back the
+    # iteration's overhead per chunk
+    arrays = _contiguous(w, mu, s, q)
+    return _in_chunks(_ppf_block, len(q), w.shape[1], *arrays, scale=4)
 
 
 def _ppf_block(w, mu, s, q):
@@ -408,17 +422,6 @@ class _Rows:
         tallest = (lws - 0.5 * nearest).max(1) + np.log(self.K)
         negligible = tallest < self.highest[rows] + _NEGLIGIBLE
         return one_sign | monotone | flat | negligible
-
-
-def _in_chunks(func, n, per_item, *arrays):
-    """``func`` over chunks of ``arrays`` holding ``_CHUNK // per_item`` items."""
-    step = max(1, _CHUNK // max(1, per_item))
-    if n <= step:
-        return func(*arrays)
-    parts = [func(*(a[i : i + step] for a in arrays)) for i in range(0, n, step)]
-    if isinstance(parts[0], tuple):
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
-    return np.concatenate(parts)
 
 
 def _critical_block(w, mu, s):

@@ -299,8 +299,8 @@ def test_blocks_give_the_unblocked_answers(monkeypatch):
         ]
 
     before = answers()
-    monkeypatch.setattr(_numerics, "_BUDGET", 3 * K)  # one row, or a few cells
-    monkeypatch.setattr(_numerics, "_BLOCK", 7)
+    monkeypatch.setattr(_numerics, "_BUDGET", 3 * K)  # blocks of one row
+    monkeypatch.setattr(_numerics, "_CHUNK", 2 * K)  # of two cells, 8 quantiles
     _assert_same(before, answers())
 
 
