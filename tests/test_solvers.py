@@ -219,6 +219,17 @@ def _check_hpd(dist, i, sets, confidence):
     assert abs(mass - confidence) <= 1e-9 + 4 * grain.sum()
     assert (sets[:, 1] > sets[:, 0]).all()
     assert (sets[1:, 0] > sets[:-1, 1]).all()
+    # and against 5-point Gauss-Legendre on each cell of a fine grid
+    x = _fine_grid(dist, i)
+    nodes, weights = np.polynomial.legendre.leggauss(5)
+    by_grid = 0.0
+    for a, b in sets:
+        xs = np.r_[a, x[(x > a) & (x < b)], b]
+        mid, half = 0.5 * (xs[1:] + xs[:-1]), 0.5 * np.diff(xs)
+        at = (mid[:, None] + half[:, None] * nodes).ravel()
+        dens = np.exp(_logpdf(dist, i, at)).reshape(-1, 5)
+        by_grid += (dens @ weights * half).sum()
+    assert abs(by_grid - confidence) <= 1e-9
     # a level set: the density at every end is the same level, higher inside
     # and lower outside (on a fine grid)
     log_ends = _logpdf(dist, i, sets.ravel())
