@@ -440,6 +440,85 @@ def bench_quantiles(n, n_components=10):
     }
 
 
+def _solver_dist(n, n_components, spiky, seed=0):
+    """Random 1-D mixtures; ``spiky`` mixes scales from 1e-3 to 3 in a row."""
+    rng = np.random.RandomState(seed)
+    if spiky:
+        scales = 10.0 ** rng.uniform(-3, 0.5, size=(n, n_components, 1))
+    else:
+        scales = np.exp(rng.normal(scale=0.5, size=(n, n_components, 1)))
+    return MixtureDistribution(
+        rng.dirichlet(np.ones(n_components), size=n),
+        rng.normal(size=(n, n_components, 1)),
+        scales,
+        squeeze=True,
+    )
+
+
+def bench_solvers(n, n_components=10):
+    """Cost per row of the quantile, mode and highest-density solvers."""
+    grid = np.broadcast_to(np.linspace(0.1, 0.9, 9)[None, :, None], (n, 9, 1))
+    rows = []
+    for spiky in (False, True):
+        dist = _solver_dist(n, n_components, spiky)
+        methods = {
+            "ppf, 9 levels": lambda dist=dist: dist._quantiles(grid),
+            "mode": dist.mode,
+            "modes": dist.modes,
+            "hpd(0.9)": lambda dist=dist: dist.hpd(0.9),
+        }
+        for name, func in methods.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                seconds = min(_timed(func) for _ in range(2))
+            rows.append(
+                {
+                    "mixtures": "scales 1e-3..3" if spiky else "log-scales sd 0.5",
+                    "K": n_components,
+                    "method": name,
+                    "us_per_row": seconds / n * 1e6,
+                }
+            )
+    return rows
+
+
+def _timed(func):
+    gc.collect()
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def bench_ensemble_mode(n_rows=4000):
+    """``predict_mode`` of a 5-network x 10-component model: time and peak memory.
+
+    The peak is the largest memory traced by ``tracemalloc`` during the call
+    (numpy reports its buffers to it).
+    """
+    import tracemalloc
+
+    X, Y = make_data(2000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MDNRegressor(
+            n_components=10, n_networks=5, max_iter=20, random_state=0
+        ).fit(X, Y[:, 0])
+    Xq = make_data(n_rows, seed=1)[0]
+    est.predict_dist(Xq[:10])  # warm up
+    tracemalloc.start()
+    start = time.perf_counter()
+    est.predict_mode(Xq)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {
+        "rows": n_rows,
+        "K": 50,
+        "seconds": seconds,
+        "peak_mb": peak / 2**20,
+    }
+
+
 def bench_precision(n_train):
     """Held-out log-likelihood of float32 and float64 fits of the same problem."""
     X, y = make_inverse_sine(n_train, random_state=0)
@@ -484,7 +563,8 @@ def main(argv=None):
     )
     parser.add_argument("--out", default="benchmarks/results/speed.json")
     parser.add_argument(
-        "--sections", default="fit,module,predict,scaling,memory,quantiles,precision"
+        "--sections",
+        default="fit,module,predict,scaling,memory,quantiles,solvers,precision",
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a benchmark script's own setting; skmdn never sets it
@@ -560,6 +640,14 @@ def main(argv=None):
         result["quantiles"] = row
         print("\n## Quantiles: ppf of every row at 9 levels\n")
         print(table([row], ["rows", "K", "quantiles", "seconds"]))
+    if "solvers" in sections:
+        rows = bench_solvers(2000 if quick else 10_000)
+        mode_row = bench_ensemble_mode(1000 if quick else 4000)
+        result["solvers"] = {"per_row": rows, "ensemble_mode": mode_row}
+        print("\n## Solvers: cost per row (one core)\n")
+        print(table(rows, ["mixtures", "K", "method", "us_per_row"]))
+        print("\n## predict_mode of a 5 x 10-component model\n")
+        print(table([mode_row], ["rows", "K", "seconds", "peak_mb"]))
     if "precision" in sections:
         rows = bench_precision(2000 if quick else 10_000)
         result["precision"] = rows
