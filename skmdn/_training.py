@@ -531,6 +531,27 @@ class TrainingConfig:
     verbose: bool
 
 
+def _split_rows(X, Y, w, config, seeds, early_stopping):
+    """Each network's training rows, and its validation rows (or None)."""
+    if not early_stopping:
+        return [np.arange(X.shape[0])] * len(seeds), None
+    splits = [
+        validation_split(X, Y, w, config.validation_fraction, seed[0]) for seed in seeds
+    ]
+    return [t for t, _ in splits], [v for _, v in splits]
+
+
+def _resumed(trunk, previous, config, dtype, device, early_stopping):
+    """Parameters, Adam state and histories that continue ``previous``."""
+    params = torch.stack(
+        [trunk.from_numpy(p.coefs, p.intercepts, dtype) for p in previous]
+    ).to(device)
+    optimizer = AdamState.from_numpy([p.optimizer for p in previous], dtype, device)
+    # the step size is a parameter: a warm start uses the current one
+    optimizer.lr[:] = float(config.learning_rate_init)
+    return params, optimizer, [p.history.resumed(early_stopping) for p in previous]
+
+
 def fit_networks(
     trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
 ):
@@ -565,21 +586,10 @@ def fit_networks(
     status : {'converged', 'max_iter', 'interrupted'}
         See :func:`train`.
     """
-    M = len(previous)
     early_stopping = bool(config.early_stopping) and not incremental
-    train_rows, val_rows = [], None if not early_stopping else []
-    for m in range(M):
-        if early_stopping:
-            train_idx, val_idx = validation_split(
-                X, Y, w, config.validation_fraction, seeds[m][0]
-            )
-            train_rows.append(train_idx)
-            val_rows.append(val_idx)
-        else:
-            train_rows.append(np.arange(X.shape[0]))
+    train_rows, val_rows = _split_rows(X, Y, w, config, seeds, early_stopping)
     n_train = max(len(r) for r in train_rows)
     batch_size = resolve_batch_size(config.batch_size, n_train)
-
     device = torch.device(device)
     generator = torch.Generator().manual_seed(int(seeds[0][2]))
     dtype = torch.float64 if X.dtype == np.float64 else torch.float32
@@ -598,15 +608,11 @@ def fit_networks(
             )
         params = torch.stack(flats).to(device)
         optimizer = AdamState.zeros_like(params, config.learning_rate_init)
-        histories = [History(early_stopping=early_stopping) for _ in range(M)]
+        histories = [History(early_stopping=early_stopping) for _ in previous]
     else:
-        params = torch.stack(
-            [trunk.from_numpy(p.coefs, p.intercepts, dtype) for p in previous]
-        ).to(device)
-        optimizer = AdamState.from_numpy([p.optimizer for p in previous], dtype, device)
-        # the step size is a parameter: a warm start uses the current one
-        optimizer.lr[:] = float(config.learning_rate_init)
-        histories = [p.history.resumed(early_stopping) for p in previous]
+        params, optimizer, histories = _resumed(
+            trunk, previous, config, dtype, device, early_stopping
+        )
 
     dims = trunk.n_features + head.n_outputs
     trainer = Trainer(
@@ -639,10 +645,10 @@ def fit_networks(
         stopping=not incremental,
         lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
     )
-    states = []
-    for m in range(M):
-        coefs, intercepts = trunk.to_numpy(trainer.params[m])
-        states.append(
-            NetworkState(coefs, intercepts, trainer.optimizer.to_numpy(m), histories[m])
+    states = [
+        NetworkState(
+            *trunk.to_numpy(trainer.params[m]), trainer.optimizer.to_numpy(m), history
         )
+        for m, history in enumerate(histories)
+    ]
     return states, status
