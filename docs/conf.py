@@ -66,6 +66,9 @@ intersphinx_mapping = {
         "sklearn": "https://scikit-learn.org/stable",
         "matplotlib": "https://matplotlib.org/stable",
         "joblib": "https://joblib.readthedocs.io/en/stable",
+        "scipy": "https://docs.scipy.org/doc/scipy",
+        "dask_ml": "https://ml.dask.org",
+        "distributed": "https://distributed.dask.org/en/stable",
     }.items()
 }
 

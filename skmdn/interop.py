@@ -60,7 +60,7 @@ class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
     --------
     mapie_quantile_estimators : The three views MAPIE's conformalized
         quantile regression takes, from one fitted model.
-    MDNRegressor.predict_quantiles : Several quantiles at once.
+    skmdn.MDNRegressor.predict_quantiles : Several quantiles at once.
 
     Examples
     --------

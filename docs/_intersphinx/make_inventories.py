@@ -23,6 +23,11 @@ from sphinx.util.inventory import InventoryFile
 # for the object's name, as in Sphinx's own inventories.
 _SKLEARN_API = [
     ("sklearn.compose.TransformedTargetRegressor", "class"),
+    ("sklearn.ensemble.BaggingRegressor", "class"),
+    ("sklearn.exceptions.ConvergenceWarning", "class"),
+    ("sklearn.preprocessing.OneHotEncoder", "class"),
+    ("sklearn.preprocessing.TargetEncoder", "class"),
+    ("sklearn.base.clone", "function"),
     ("sklearn.ensemble.HistGradientBoostingRegressor", "class"),
     ("sklearn.gaussian_process.GaussianProcessRegressor", "class"),
     ("sklearn.model_selection.GridSearchCV", "class"),
@@ -50,6 +55,23 @@ _SKLEARN_LABELS = [
     ),
 ]
 
+_SKLEARN_METHODS = [
+    ("sklearn.base.BaseEstimator", "set_params"),
+    ("sklearn.preprocessing.StandardScaler", "partial_fit"),
+]
+
+_SCIPY_FUNCTIONS = ["scipy.integrate.quad", "scipy.special.log_ndtr"]
+_SCIPY_METHODS = [
+    "scipy.stats.rv_continuous.expect",
+    "scipy.stats.rv_continuous.moment",
+    "scipy.stats.rv_continuous.stats",
+]
+_DASK_ML_CLASSES = [
+    "dask_ml.model_selection.GridSearchCV",
+    "dask_ml.wrappers.Incremental",
+    "dask_ml.wrappers.ParallelPostFit",
+]
+
 _MATPLOTLIB_METHODS = [
     "matplotlib.axes.Axes.pcolormesh",
     "matplotlib.axes.Axes.scatter",
@@ -71,6 +93,15 @@ INVENTORIES = {
             ("py", "module"): [
                 ("sklearn.datasets", "api/sklearn.datasets", "module-$", "-"),
             ],
+            ("py", "method"): [
+                (
+                    f"{cls}.{meth}",
+                    f"modules/generated/{cls}",
+                    "$",
+                    "-",
+                )
+                for cls, meth in _SKLEARN_METHODS
+            ],
             ("std", "term"): [
                 (term, "glossary", f"term-{term}", "-") for term in _SKLEARN_TERMS
             ],
@@ -90,6 +121,41 @@ INVENTORIES = {
         "https://joblib.readthedocs.io/en/stable",
         "1.5",
         {("py", "function"): [("joblib.dump", "generated/joblib.dump", "$", "-")]},
+    ),
+    "scipy": (
+        "https://docs.scipy.org/doc/scipy",
+        "1.17",
+        {
+            ("py", "module"): [("scipy.stats", "reference/stats", "module-$", "-")],
+            ("py", "function"): [
+                (name, f"reference/generated/{name}", "$", "-")
+                for name in _SCIPY_FUNCTIONS
+            ],
+            ("py", "method"): [
+                (name, f"reference/generated/{name}", "$", "-")
+                for name in _SCIPY_METHODS
+            ],
+        },
+    ),
+    "dask_ml": (
+        "https://ml.dask.org",
+        "2025.1",
+        {
+            ("py", "class"): [
+                (name, f"modules/generated/{name}", "$", "-")
+                for name in _DASK_ML_CLASSES
+            ],
+        },
+    ),
+    "distributed": (
+        "https://distributed.dask.org/en/stable",
+        "2026.8",
+        {
+            ("py", "class"): [
+                ("distributed.Client", "api", "$", "-"),
+                ("distributed.LocalCluster", "api", "$", "-"),
+            ],
+        },
     ),
     "python": (
         "https://docs.python.org/3",
