@@ -217,7 +217,11 @@ class MixtureHead:
         sum_j = exp_j.sum(-2, keepdim=True)
         ll = (sum_j / sum_a).log_().add_(j_max)  # log p(y) + 0.5 * D * log(2 pi)
         coef_row = coef.unsqueeze(-2)
-        loss = 0.5 * D * LOG_2PI * coef.sum(-1) - (coef_row * ll).sum((-2, -1))
+        if lead:
+            weighted = (coef_row * ll).sum((-2, -1))
+        else:  # one network: a single dot product
+            weighted = torch.dot(coef, ll.view(n))
+        loss = 0.5 * D * LOG_2PI * coef.sum(-1) - weighted
         grad_t = torch.empty_like(out_t)
         exp_a.mul_(coef_row / sum_a)  # coef * pi
         exp_j.mul_(coef_row / sum_j)  # coef * gamma

@@ -251,6 +251,12 @@ class Trainer:
         # every batch's total weight at once, in float64, without a sync per step
         cum = torch.cat([w_perm.new_zeros(M, 1), w_perm.double().cumsum(1)], 1)
         batch_w = (cum[:, stops] - cum[:, starts]).T.cpu().numpy()  # (steps, M)
+        # per step: which networks step, and 1 / batch weight (0 where none)
+        stepping_all = self.active & (batch_w > 0)
+        all_step = stepping_all.all(1)
+        inv_all = np.divide(1.0, batch_w, out=np.zeros_like(batch_w), where=batch_w > 0)
+        inv_all = torch.as_tensor(inv_all, dtype=self.params.dtype).to(device)
+        w_all = torch.as_tensor(batch_w, device=device)
         total = torch.zeros(M, dtype=torch.float64, device=device)
         penalty_total = torch.zeros(M, dtype=torch.float64, device=device)
         grad, params = self._grad, self.params
@@ -262,23 +268,22 @@ class Trainer:
             subset = torch.as_tensor(np.flatnonzero(self.active), device=device)
             single = False
         chunk = self.batch_size * GATHER_BATCHES
-        for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
+        for j, (start, stop) in enumerate(zip(starts, stops, strict=True)):
             if start % chunk == 0:
                 # Shuffled rows are gathered a chunk of batches at a time: one
                 # large gather is faster than many small ones, and memory stays
                 # O(chunk) instead of a shuffled copy of the whole data.
                 idx = rows[:, start : start + chunk]
-                X_c = data.X[idx]  # (M, c, F)
-                Y_c = data.Y_t[:, idx].transpose(0, 1)  # (M, D, c)
+                flat = idx.reshape(-1)
+                X_c = data.X.index_select(0, flat).view(*idx.shape, -1)  # (M, c, F)
+                Y_c = data.Y_t.index_select(1, flat).view(-1, *idx.shape)
+                Y_c = Y_c.transpose(0, 1)  # (M, D, c)
                 w_c = w_perm[:, start : start + chunk]
-            stepping = self.active & (w_sum > 0)
-            if not stepping.any():
+            stepping = None if all_step[j] else stepping_all[j]
+            if stepping is not None and not stepping.any():
                 continue
             lo, hi = start % chunk, start % chunk + (stop - start)
-            inv = torch.as_tensor(
-                np.where(w_sum > 0, 1.0 / np.where(w_sum > 0, w_sum, 1.0), 0.0),
-                dtype=params.dtype,
-            ).to(device)
+            inv = inv_all[j]
             coef = w_c[:, lo:hi] * inv[:, None]
             xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
             if self.input_noise is not None:
@@ -311,7 +316,10 @@ class Trainer:
                 norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
                 grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
             self.optimizer.step(params, grad, stepping)
-            total.add_(loss * torch.as_tensor(w_sum, device=device))
+            if single:
+                total.add_(loss, alpha=float(batch_w[j, 0]))
+            else:
+                total.add_(loss * w_all[j])
         w_total = cum[:, -1]
         return (total / w_total + penalty_total / w_total).cpu().numpy() + self.log_det
 
