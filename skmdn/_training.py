@@ -39,11 +39,9 @@ PROGRESS_SECONDS = 1.0
 # the stopping rule would stop, ADAPTIVE_CUTS times before it does (as
 # MLPRegressor's 'adaptive' schedule), and the input noise is switched off at
 # the first cut, so that the fine-tuning phases sharpen what the noise blurred
-# (benchmarks/time_to_quality.py and the sharp-conditional test).
+# (docs/evidence.rst and the sharp-conditional test in tests/test_recipe.py).
 LR_CUT_FACTOR = 5.0
 ADAPTIVE_CUTS = 2
-RESTORE_ON_CUT = False
-NOISE_OFF_AFTER_CUT = True
 
 
 @dataclass
@@ -456,10 +454,8 @@ def train(
                         cuts_left[m] -= 1
                         history.no_improvement_count = 0
                         trainer.optimizer.lr[m] /= LR_CUT_FACTOR
-                        if NOISE_OFF_AFTER_CUT and trainer.input_noise is not None:
+                        if trainer.input_noise is not None:
                             trainer.input_noise[m] = 0.0
-                        if early_stopping and RESTORE_ON_CUT:
-                            params[m] = best_params[m]
                     else:
                         stopped[m] = True
                 if epochs[m] >= max_iter and not stopped[m]:
