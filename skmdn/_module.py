@@ -31,14 +31,14 @@ from skmdn._preprocessing import (
     resolve_batch_size,
     resolve_patience,
     target_noise_levels,
-    validation_split,
 )
 from skmdn._training import (
     ADAPTIVE_CUTS,
     EVAL_CHUNK,
-    GATHER_BATCHES,
+    EpochBatches,
     History,
     TrainingData,
+    split_rows,
     train,
 )
 
@@ -556,20 +556,19 @@ target_noise
         self.clip_grad_norm = clip_grad_norm
         self.log_det = log_det
         self.generator = generator
-        self.input_noise = np.array([input_noise], dtype=np.float64)
+        self.input_noise = (
+            torch.full((1, 1, 1), float(input_noise), dtype=params.dtype)
+            if input_noise > 0
+            else None
+        )
         self.target_noise = (
             torch.as_tensor(target_noise, dtype=params.dtype).to(params.device)
             if np.any(np.asarray(target_noise) > 0)
             else None
         )
         self.active = np.ones(1, dtype=bool)
-        self._rows = None
         self._trained = [p for p in network.parameters() if p.requires_grad]
         self._weights = [p for p in self._trained if p.ndim >= 2] if alpha > 0 else []
-
-    def _noise(self, shape, std, like):
-        noise = torch.randn(shape, generator=self.generator, dtype=like.dtype)
-        return noise.to(like.device).mul_(std)
 
     def penalty(self):
         """``0.5 * sum(W**2)``: the L2 term before division by the batch weight."""
@@ -582,43 +581,15 @@ target_noise
         ``data`` is a :class:`~skmdn._training.TrainingData` of one network;
         returns its mean training loss as an array of shape (1,).
         """
-        if self._rows is None or self._rows[0] is not data:
-            rows = data.rows[0]
-            self._rows = (data, data.X[rows], data.Y_t[:, rows], data.w_rows[0])
-        return np.array([self._run_epoch(*self._rows[1:])])
-
-    def _run_epoch(self, X, Y_t, w):
         self.network.train()
-        n = X.shape[0]
-        perm = torch.randperm(n, generator=self.generator).to(X.device)
-        starts = list(range(0, n, self.batch_size))
-        w_perm = w.double()[perm]
-        cum = torch.cat([w_perm.new_zeros(1), w_perm.cumsum(0)])
-        stops = [min(start + self.batch_size, n) for start in starts]
-        batch_w = (cum[stops] - cum[starts]).tolist()
-        total = torch.zeros((), dtype=torch.float64, device=X.device)
+        batches = EpochBatches(self, data)
+        total = torch.zeros((), dtype=torch.float64, device=data.X.device)
         penalty_total = 0.0
-        chunk = self.batch_size * GATHER_BATCHES
-        for start, stop, w_sum in zip(starts, stops, batch_w, strict=True):
-            if start % chunk == 0:
-                idx = perm[start : start + chunk]
-                X_c, Y_c, w_c = (
-                    X.index_select(0, idx),
-                    Y_t.index_select(1, idx),
-                    w.index_select(0, idx),
-                )
-            if w_sum <= 0:
-                continue
-            lo, hi = start % chunk, start % chunk + (stop - start)
-            coef = w_c[lo:hi] * (1.0 / w_sum)
-            xb, yb = X_c[lo:hi], Y_c[:, lo:hi]
-            if self.input_noise[0]:
-                xb = xb + self._noise(xb.shape, float(self.input_noise[0]), xb)
-            if self.target_noise is not None:
-                yb = yb + self._noise(yb.shape, self.target_noise, yb)
+        for j, xb, yb, coef, _ in batches:
+            w_sum = float(batches.weight[j, 0])
             for p in self._trained:
                 p.grad = None
-            loss = _MixtureNLL.apply(self.network(xb), yb, coef, self.head)
+            loss = _MixtureNLL.apply(self.network(xb[0]), yb[0], coef[0], self.head)
             loss.backward()
             if self._weights:
                 with torch.no_grad():
@@ -630,8 +601,9 @@ target_noise
                 torch.nn.utils.clip_grad_norm_(self._trained, self.clip_grad_norm)
             self.optimizer.step()
             total.add_(loss.detach(), alpha=w_sum)
-        w_total = float(cum[-1])
-        return float(total) / w_total + self.log_det + penalty_total / w_total
+        w_total = float(batches.total[0])
+        loss = float(total) / w_total + self.log_det + penalty_total / w_total
+        return np.array([loss])
 
     def score(self, data):
         """Mean weighted validation log-likelihood (original units), shape (1,)."""
@@ -712,16 +684,11 @@ def fit_module_network(
     status : {'converged', 'max_iter', 'interrupted'}
         See :func:`skmdn._training.train`.
     """
-    split_seed, init_seed, torch_seed = seeds
+    _, init_seed, torch_seed = seeds
     early_stopping = bool(config.early_stopping) and not incremental
-    train_idx, val_rows = np.arange(X.shape[0]), None
-    if early_stopping:
-        train_idx, val_idx = validation_split(
-            X, Y, w, config.validation_fraction, split_seed
-        )
-        val_rows = [val_idx]
-    data = TrainingData.from_numpy(X, Y, w, [train_idx], val_rows, device)
-    X, Y, w = X[train_idx], Y[train_idx], w[train_idx]
+    train_rows, val_rows = split_rows(X, Y, w, config, [seeds], early_stopping)
+    data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device)
+    X, Y, w = X[train_rows[0]], Y[train_rows[0]], w[train_rows[0]]
     n_train = X.shape[0]
     batch_size = resolve_batch_size(config.batch_size, n_train)
 

@@ -71,9 +71,14 @@ def weighted_mean_std(A, w):
     as in ``StandardScaler``.
     """
     mean, var = _moments(A, w)
+    return mean, _scale(mean, var, np.count_nonzero(w))
+
+
+def _scale(mean, var, n_rows):
+    """Return the standard deviations, 1 for the constant columns."""
     std = np.sqrt(var)
-    std[_is_constant(var, mean, np.count_nonzero(w))] = 1.0
-    return mean, std
+    std[_is_constant(var, mean, n_rows)] = 1.0
+    return std
 
 
 @dataclass
@@ -104,7 +109,7 @@ class Standardisation:
         """
         mean, var = _moments(A, w)
         rows = int(np.count_nonzero(w))
-        location, scale = weighted_mean_std(A, w)
+        location, scale = mean.copy(), _scale(mean, var, rows)
         if robust:
             A = np.asarray(A, dtype=np.float64)
             for d in range(A.shape[1]):
@@ -134,8 +139,7 @@ class Standardisation:
             + delta**2 * self.weight * weight / total
         ) / total
         rows = self.rows + int(np.count_nonzero(w))
-        scale = np.sqrt(merged_var)
-        scale[_is_constant(merged_var, merged_mean, rows)] = 1.0
+        scale = _scale(merged_mean, merged_var, rows)
         return Standardisation(
             merged_mean.copy(), scale, total, rows, merged_mean, merged_var
         )

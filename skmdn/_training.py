@@ -146,6 +146,80 @@ class History:
         return improved
 
 
+class EpochBatches:
+    """One epoch's shuffled mini-batches of every network, with their weights.
+
+    Iterating gives ``(j, X, Y_t, coef, stepping)`` per step ``j``: inputs
+    (M, B, n_features) and transposed targets (M, D, B) with the trainer's
+    noise added, the per-row loss weights ``w_i / sum(w)`` (M, B), and the
+    networks that step (a bool array, or None when all do); steps where none
+    does are skipped. Shuffled rows are gathered a chunk of batches at a
+    time: one large gather is faster than many small ones, and memory stays
+    O(chunk) instead of a shuffled copy of the whole data.
+
+    Parameters
+    ----------
+    trainer : object
+        Provides ``batch_size``, ``generator``, ``active`` (bool, (M,)),
+        ``input_noise`` and ``target_noise`` (standard deviations that
+        broadcast to (M, 1, 1) and (M, D, 1), or None).
+    data : TrainingData
+    """
+
+    def __init__(self, trainer, data):
+        self.trainer, self.data = trainer, data
+        M, n = data.rows.shape
+        device = data.X.device
+        if trainer.batch_size >= n:  # one full batch: the order does not matter
+            self.rows, self.w = data.rows, data.w_rows
+        else:
+            perm = torch.stack(
+                [torch.randperm(n, generator=trainer.generator) for _ in range(M)]
+            ).to(device)
+            self.rows, self.w = data.rows.gather(1, perm), data.w_rows.gather(1, perm)
+        self.starts = list(range(0, n, trainer.batch_size))
+        self.stops = [min(start + trainer.batch_size, n) for start in self.starts]
+        # every batch's total weight at once, in float64, without a sync per step
+        cum = torch.cat([self.w.new_zeros(M, 1), self.w.double().cumsum(1)], 1)
+        self.total = cum[:, -1]
+        weight = (cum[:, self.stops] - cum[:, self.starts]).T.cpu().numpy()
+        self.weight = weight  # (steps, M)
+        self.weight_t = torch.as_tensor(weight, device=device)
+        inv = np.divide(1.0, weight, out=np.zeros_like(weight), where=weight > 0)
+        self.inv = torch.as_tensor(inv, dtype=self.w.dtype).to(device)
+        self.stepping = trainer.active & (weight > 0)
+
+    def _noise(self, like, std):
+        noise = torch.randn(
+            like.shape, generator=self.trainer.generator, dtype=like.dtype
+        )
+        return noise.mul_(std).to(like.device)
+
+    def __iter__(self):
+        data, trainer = self.data, self.trainer
+        chunk = trainer.batch_size * GATHER_BATCHES
+        all_step = self.stepping.all(1)
+        for j, (start, stop) in enumerate(zip(self.starts, self.stops, strict=True)):
+            if start % chunk == 0:
+                idx = self.rows[:, start : start + chunk]
+                flat = idx.reshape(-1)
+                X_c = data.X.index_select(0, flat).view(*idx.shape, -1)  # (M, c, F)
+                Y_c = data.Y_t.index_select(1, flat).view(-1, *idx.shape)
+                Y_c = Y_c.transpose(0, 1)  # (M, D, c)
+                w_c = self.w[:, start : start + chunk]
+            stepping = None if all_step[j] else self.stepping[j]
+            if stepping is not None and not stepping.any():
+                continue
+            lo, hi = start % chunk, start % chunk + (stop - start)
+            coef = w_c[:, lo:hi] * self.inv[j][:, None]
+            xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
+            if trainer.input_noise is not None:
+                xb = xb + self._noise(xb, trainer.input_noise)
+            if trainer.target_noise is not None:
+                yb = yb + self._noise(yb, trainer.target_noise)
+            yield j, xb, yb, coef, stepping
+
+
 class Trainer:
     """Runs epochs of mini-batch Adam on the weighted mixture NLL of M networks.
 
@@ -218,10 +292,6 @@ class Trainer:
         self._layers = trunk.unflatten(params[0] if single else params)
         self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
 
-    def _noise(self, like, std):
-        noise = torch.randn(like.shape, generator=self.generator, dtype=like.dtype)
-        return noise.mul_(std).to(like.device)
-
     def penalty(self):
         """``0.5 * sum(W**2)`` of each network, shape (M,)."""
         return 0.5 * (self.params * self.params * self._mask).sum(1)
@@ -234,27 +304,9 @@ class Trainer:
         ndarray of shape (M,)
             Mean training loss (original units, plus the L2 penalty).
         """
-        M, n = data.rows.shape
+        M = data.rows.shape[0]
         device = data.X.device
-        if self.batch_size >= n:  # one full batch: the order does not matter
-            rows, w_perm = data.rows, data.w_rows
-        else:
-            perm = torch.stack(
-                [torch.randperm(n, generator=self.generator) for _ in range(M)]
-            ).to(device)
-            rows = data.rows.gather(1, perm)
-            w_perm = data.w_rows.gather(1, perm)
-        starts = list(range(0, n, self.batch_size))
-        stops = [min(start + self.batch_size, n) for start in starts]
-        # every batch's total weight at once, in float64, without a sync per step
-        cum = torch.cat([w_perm.new_zeros(M, 1), w_perm.double().cumsum(1)], 1)
-        batch_w = (cum[:, stops] - cum[:, starts]).T.cpu().numpy()  # (steps, M)
-        # per step: which networks step, and 1 / batch weight (0 where none)
-        stepping_all = self.active & (batch_w > 0)
-        all_step = stepping_all.all(1)
-        inv_all = np.divide(1.0, batch_w, out=np.zeros_like(batch_w), where=batch_w > 0)
-        inv_all = torch.as_tensor(inv_all, dtype=self.params.dtype).to(device)
-        w_all = torch.as_tensor(batch_w, device=device)
+        batches = EpochBatches(self, data)
         total = torch.zeros(M, dtype=torch.float64, device=device)
         penalty_total = torch.zeros(M, dtype=torch.float64, device=device)
         grad, params = self._grad, self.params
@@ -265,29 +317,8 @@ class Trainer:
         if not self.active.all():
             subset = torch.as_tensor(np.flatnonzero(self.active), device=device)
             single = False
-        chunk = self.batch_size * GATHER_BATCHES
-        for j, (start, stop) in enumerate(zip(starts, stops, strict=True)):
-            if start % chunk == 0:
-                # Shuffled rows are gathered a chunk of batches at a time: one
-                # large gather is faster than many small ones, and memory stays
-                # O(chunk) instead of a shuffled copy of the whole data.
-                idx = rows[:, start : start + chunk]
-                flat = idx.reshape(-1)
-                X_c = data.X.index_select(0, flat).view(*idx.shape, -1)  # (M, c, F)
-                Y_c = data.Y_t.index_select(1, flat).view(-1, *idx.shape)
-                Y_c = Y_c.transpose(0, 1)  # (M, D, c)
-                w_c = w_perm[:, start : start + chunk]
-            stepping = None if all_step[j] else stepping_all[j]
-            if stepping is not None and not stepping.any():
-                continue
-            lo, hi = start % chunk, start % chunk + (stop - start)
-            inv = inv_all[j]
-            coef = w_c[:, lo:hi] * inv[:, None]
-            xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
-            if self.input_noise is not None:
-                xb = xb + self._noise(xb, self.input_noise)
-            if self.target_noise is not None:
-                yb = yb + self._noise(yb, self.target_noise)
+        for j, xb, yb, coef, stepping in batches:
+            inv = batches.inv[j]
             layers, grad_layers = self._layers, self._grad_layers
             if single:
                 xb, yb, coef = xb[0], yb[0], coef[0]
@@ -315,10 +346,10 @@ class Trainer:
                 grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
             self.optimizer.step(params, grad, stepping)
             if single:
-                total.add_(loss, alpha=float(batch_w[j, 0]))
+                total.add_(loss, alpha=float(batches.weight[j, 0]))
             else:
-                total.add_(loss * w_all[j])
-        w_total = cum[:, -1]
+                total.add_(loss * batches.weight_t[j])
+        w_total = batches.total
         return (total / w_total + penalty_total / w_total).cpu().numpy() + self.log_det
 
     def score(self, data):
@@ -535,7 +566,7 @@ class TrainingConfig:
     verbose: bool
 
 
-def _split_rows(X, Y, w, config, seeds, early_stopping):
+def split_rows(X, Y, w, config, seeds, early_stopping):
     """Each network's training rows, and its validation rows (or None)."""
     if not early_stopping:
         return [np.arange(X.shape[0])] * len(seeds), None
@@ -591,7 +622,7 @@ def fit_networks(
         See :func:`train`.
     """
     early_stopping = bool(config.early_stopping) and not incremental
-    train_rows, val_rows = _split_rows(X, Y, w, config, seeds, early_stopping)
+    train_rows, val_rows = split_rows(X, Y, w, config, seeds, early_stopping)
     n_train = max(len(r) for r in train_rows)
     batch_size = resolve_batch_size(config.batch_size, n_train)
     device = torch.device(device)

@@ -15,6 +15,7 @@ from sklearn.model_selection import GridSearchCV
 from torch import nn
 
 import skmdn._module
+import skmdn._training
 from skmdn import MDNRegressor
 from skmdn._head import MixtureHead
 from skmdn._module import ModuleTrainer, TorchAdam, flatten_
@@ -469,7 +470,7 @@ def test_early_stopping_restores_the_best_weights(monkeypatch):
         splits.append(skmdn._preprocessing.validation_split(*args, **kwargs))
         return splits[-1]
 
-    monkeypatch.setattr(skmdn._module, "validation_split", recording_split)
+    monkeypatch.setattr(skmdn._training, "validation_split", recording_split)
     est = _fast(
         module=BatchNormTrunk,
         early_stopping=True,
