@@ -1,4 +1,4 @@
-"""MixtureDistribution: per-row diagonal Gaussian mixtures, in numpy and scipy."""
+"""MixtureDistribution: per-row Gaussian mixtures, in numpy and scipy."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
@@ -40,11 +40,14 @@ class MixtureDistribution:
     """Conditional distribution of the targets: one Gaussian mixture per row.
 
     Row ``i`` is the mixture
-    ``sum_k weights[i, k] N(means[i, k], diag(scales[i, k]**2))`` over the
-    ``D`` targets. Methods follow scipy's frozen distributions and
+    ``sum_k weights[i, k] N(means[i, k], Sigma[i, k])`` over the ``D``
+    targets, with diagonal covariances ``Sigma = diag(scales**2)`` or full
+    ones ``Sigma = scale_tril @ scale_tril.T`` (their lower Cholesky
+    factors). Methods follow scipy's frozen distributions and
     act row-wise: ``logpdf(y)`` pairs row ``i`` with ``y[i]``. For ``D > 1``,
     ``cdf``, ``ppf`` and ``interval`` are per-target marginals, which are
-    exact: a marginal of a Gaussian mixture is a Gaussian mixture.
+    exact: a marginal of a Gaussian mixture is a Gaussian mixture; so are
+    :meth:`marginal` and :meth:`condition`.
 
     Parameters
     ----------
@@ -52,9 +55,16 @@ class MixtureDistribution:
         Mixing proportions; each row is non-negative and sums to one.
     means : array-like of shape (n_samples, n_components, n_outputs)
         Component means.
-    scales : array-like of shape (n_samples, n_components, n_outputs)
+    scales : array-like of shape (n_samples, n_components, n_outputs), \
+            default=None
         Component standard deviations (the square roots of the diagonal
-        covariances), positive.
+        covariances), positive. Give either ``scales`` or ``scale_tril``.
+    scale_tril : array-like of shape (n_samples, n_components, n_outputs, \
+            n_outputs), default=None
+        Lower Cholesky factors of full component covariances: lower
+        triangular (the part above the diagonal must be zero) with a
+        positive diagonal, as ``scale_tril`` of
+        :class:`torch.distributions.MultivariateNormal`.
     squeeze : bool, default=False
         Whether the targets are one-dimensional: results then drop the
         trailing target axis (as for a model fitted on ``y`` of shape
@@ -67,7 +77,12 @@ class MixtureDistribution:
     means : ndarray of shape (n_samples, n_components, n_outputs)
         Component means.
     scales : ndarray of shape (n_samples, n_components, n_outputs)
-        Component standard deviations.
+        Component standard deviations of each target: for full covariances,
+        the square roots of their diagonals (the row norms of
+        ``scale_tril``), which are all that the per-target marginals need.
+    scale_tril : ndarray of shape (n_samples, n_components, n_outputs, \
+            n_outputs) or None
+        The Cholesky factors of full covariances; None for diagonal ones.
     squeeze : bool
         Whether results drop the trailing target axis.
 
@@ -90,11 +105,27 @@ class MixtureDistribution:
     array([0.5])
     """
 
-    __slots__ = ("means", "scales", "squeeze", "weights")
+    __slots__ = ("means", "scale_tril", "scales", "squeeze", "weights")
 
-    def __init__(self, weights, means, scales, *, squeeze=False):
+    def __init__(self, weights, means, scales=None, *, scale_tril=None, squeeze=False):
         weights = np.asarray(weights, dtype=np.float64)
         means = np.asarray(means, dtype=np.float64)
+        if (scales is None) == (scale_tril is None):
+            raise ValueError("Give exactly one of scales and scale_tril.")
+        if scale_tril is not None:
+            scale_tril = np.asarray(scale_tril, dtype=np.float64)
+            if scale_tril.shape != means.shape + means.shape[-1:]:
+                raise ValueError(
+                    "Expected scale_tril of shape (n, K, D, D) for means of shape "
+                    f"(n, K, D); got {scale_tril.shape} and {means.shape}."
+                )
+            if not np.isfinite(scale_tril).all():
+                raise ValueError("Mixture parameters must be finite.")
+            if (np.triu(scale_tril, 1) != 0).any():
+                raise ValueError("scale_tril must be lower triangular.")
+            if (np.diagonal(scale_tril, axis1=-2, axis2=-1) <= 0).any():
+                raise ValueError("scale_tril must have a positive diagonal.")
+            scales = _numerics.marginal_scales(scale_tril)
         scales = np.asarray(scales, dtype=np.float64)
         if weights.ndim != 2 or means.ndim != 3 or means.shape != scales.shape:
             raise ValueError(
@@ -120,6 +151,7 @@ class MixtureDistribution:
         self.weights = weights / weights.sum(1, keepdims=True)
         self.means = means
         self.scales = scales
+        self.scale_tril = scale_tril
         self.squeeze = bool(squeeze)
 
     # -- container protocol ---------------------------------------------------
@@ -136,8 +168,13 @@ class MixtureDistribution:
                 raise IndexError(f"row {index} is out of range for {n} rows.")
             index = int(index) % n
             index = slice(index, index + 1)
+        tril = None if self.scale_tril is None else self.scale_tril[index]
         return self._trusted(
-            self.weights[index], self.means[index], self.scales[index], self.squeeze
+            self.weights[index],
+            self.means[index],
+            self.scales[index],
+            self.squeeze,
+            scale_tril=tril,
         )
 
     def __iter__(self):
@@ -145,12 +182,35 @@ class MixtureDistribution:
         return (self[i] for i in range(len(self)))
 
     @classmethod
-    def _trusted(cls, weights, means, scales, squeeze):
-        """Build from parameters known to be valid, skipping the checks."""
+    def _trusted(cls, weights, means, scales, squeeze, scale_tril=None):
+        """Build from parameters known to be valid, skipping the checks.
+
+        ``scales`` may be None when ``scale_tril`` is given.
+        """
         dist = cls.__new__(cls)
+        if scales is None:
+            scales = _numerics.marginal_scales(scale_tril)
         dist.weights, dist.means, dist.scales = weights, means, scales
+        dist.scale_tril = scale_tril
         dist.squeeze = squeeze
         return dist
+
+    @classmethod
+    def _from_cov(cls, weights, means, cov, squeeze):
+        """Build from valid parameters with ``cov`` scales or Cholesky factors.
+
+        One target's full covariance is a scale: it gives the diagonal form.
+        """
+        if _numerics.is_full(means, cov):
+            if means.shape[-1] == 1:
+                return cls._trusted(weights, means, cov[..., 0], squeeze)
+            return cls._trusted(weights, means, None, squeeze, scale_tril=cov)
+        return cls._trusted(weights, means, cov, squeeze)
+
+    @property
+    def _cov(self):
+        """The covariance parameters the numerics take: scales or Cholesky factors."""
+        return self.scales if self.scale_tril is None else self.scale_tril
 
     def __getstate__(self):
         """Return the parameters as a dict (for pickle and skops)."""
@@ -159,11 +219,25 @@ class MixtureDistribution:
     def __setstate__(self, state):
         """Restore the parameters from :meth:`__getstate__`'s dict."""
         for name in self.__slots__:
-            setattr(self, name, state[name])
+            # distributions pickled before full covariances had no scale_tril
+            setattr(self, name, state.get(name))
 
     def __repr__(self):
         n, K, D = self.means.shape
-        return f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D})"
+        return (
+            f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D}, "
+            f"covariance_type={self.covariance_type!r})"
+        )
+
+    @property
+    def covariance_type(self):
+        """Form of the component covariances: ``'diagonal'`` or ``'full'``."""
+        return "diagonal" if self.scale_tril is None else "full"
+
+    @property
+    def covariances(self):
+        """Component covariance matrices, of shape (n_samples, n_components, D, D)."""
+        return _numerics.covariances(self.means, self._cov)
 
     @property
     def n_components(self):
@@ -235,12 +309,15 @@ class MixtureDistribution:
         Returns
         -------
         ndarray of shape (n_samples, n_outputs, n_outputs)
-            ``sum_k w_k (diag(sigma_k**2) + (mu_k - mean)(mu_k - mean)^T)``;
-            off-diagonal terms come from the spread of the component means.
+            ``sum_k w_k (Sigma_k + (mu_k - mean)(mu_k - mean)^T)``; for
+            diagonal components, off-diagonal terms come only from the spread
+            of the component means.
         """
         mean = np.einsum("nk,nkd->nd", self.weights, self.means)
         dev = self.means - mean[:, None, :]
         cov = np.einsum("nk,nkd,nke->nde", self.weights, dev, dev)
+        if self.scale_tril is not None:
+            return cov + np.einsum("nk,nkde->nde", self.weights, self.covariances)
         diag = np.einsum("nk,nkd->nd", self.weights, self.scales**2)
         idx = np.arange(self.n_outputs)
         cov[:, idx, idx] += diag
@@ -258,19 +335,113 @@ class MixtureDistribution:
         Returns
         -------
         MixtureDistribution
-            The marginal mixture, which is exact for diagonal components.
+            The marginal mixture, which is exact: the same weights, and each
+            component's means and covariance restricted to ``dims`` (for
+            full covariances, the Cholesky factor of the sub-covariance).
+
+        Raises
+        ------
+        ValueError
+            If ``dims`` is empty, repeats a target or is out of range.
         """
-        if isinstance(dims, numbers.Integral):
-            keep, squeeze = [int(dims)], True
-        else:
-            keep, squeeze = [int(d) for d in dims], False
-        if not keep or any(not -self.n_outputs <= d < self.n_outputs for d in keep):
-            raise ValueError(
-                f"dims must index the {self.n_outputs} target(s); got {dims!r}."
+        keep, squeeze = self._dims(dims, "dims")
+        if not keep:
+            raise ValueError("dims must name at least one target.")
+        if self.scale_tril is None or len(keep) == 1:
+            return self._trusted(
+                self.weights, self.means[..., keep], self.scales[..., keep], squeeze
             )
+        tril = _numerics.marginal_tril(self.scale_tril, keep)
         return self._trusted(
-            self.weights, self.means[..., keep], self.scales[..., keep], squeeze
+            self.weights, self.means[..., keep], None, squeeze, scale_tril=tril
         )
+
+    def _dims(self, dims, name):
+        """Target indices (a list, made non-negative) and whether an int was given."""
+        D = self.n_outputs
+        if isinstance(dims, numbers.Integral):
+            dims, squeeze = [dims], True
+        else:
+            dims, squeeze = list(dims), False
+        if any(not isinstance(d, numbers.Integral) or not -D <= d < D for d in dims):
+            raise ValueError(f"{name} must index the {D} target(s); got {dims!r}.")
+        dims = [int(d) % D for d in dims]
+        if len(set(dims)) != len(dims):
+            raise ValueError(f"{name} must not repeat a target; got {dims!r}.")
+        return dims, squeeze
+
+    def condition(self, values, dims):
+        """Distribution of the other targets given the targets ``dims`` at ``values``.
+
+        Exact: conditioning a Gaussian mixture on some of its coordinates
+        gives a Gaussian mixture. Each component ``k`` is reweighted by how
+        well it explains the given values,
+        ``w_k N(values; mu_k[dims], Sigma_k[dims, dims])``, normalised, and,
+        for full covariances, its mean moves along the correlations,
+        ``mu_k[rest] + Sigma_k[rest, dims] Sigma_k[dims, dims]^{-1}
+        (values - mu_k[dims])``, and its covariance becomes the Schur
+        complement (computed through Cholesky factors). With diagonal
+        components only the weights change. This answers questions such as
+        "given that the first target is 3, where is the second?".
+
+        Parameters
+        ----------
+        values : float or array-like of shape (n_samples,) or \
+                (n_samples, n_given)
+            The given targets' values, per row (a scalar or a row of
+            ``n_given`` values is broadcast to every row).
+        dims : int or sequence of int
+            The given targets, ``n_given`` distinct indices, fewer than
+            ``n_outputs``.
+
+        Returns
+        -------
+        MixtureDistribution
+            Over the other targets, in increasing order; squeezed (results
+            without a target axis) when one target remains.
+
+        Raises
+        ------
+        ValueError
+            If ``dims`` is empty, repeats a target, is out of range or names
+            every target, or if ``values`` does not broadcast to
+            ``(n_samples, n_given)`` or is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmdn import MixtureDistribution
+        >>> dist = MixtureDistribution(
+        ...     weights=[[1.0]], means=[[[0.0, 0.0]]],
+        ...     scale_tril=[[[[1.0, 0.0], [0.8, 0.6]]]])  # correlation 0.8
+        >>> given = dist.condition(1.0, dims=0)
+        >>> given.mean().round(6), given.std().round(6)
+        (array([0.8]), array([0.6]))
+        """
+        given, _ = self._dims(dims, "dims")
+        D = self.n_outputs
+        if not given or len(given) >= D:
+            raise ValueError(
+                f"dims must name between 1 and {D - 1} of the {D} targets; "
+                f"got {dims!r}."
+            )
+        values = np.asarray(values, dtype=np.float64)
+        n = len(self)
+        if values.ndim == 1 and len(given) == 1 and values.shape[0] == n:
+            values = values[:, None]
+        try:
+            values = np.broadcast_to(values, (n, len(given)))
+        except ValueError:
+            raise ValueError(
+                f"values of shape {values.shape} does not broadcast to the rows "
+                f"({n}, {len(given)})."
+            ) from None
+        if not np.isfinite(values).all():
+            raise ValueError("values must be finite.")
+        weights, means, cov = _numerics.condition(
+            self.weights, self.means, self._cov, values, given
+        )
+        return self._from_cov(weights, means, cov, squeeze=means.shape[-1] == 1)
 
     # -- densities ----------------------------------------------------------------
 
@@ -288,7 +459,7 @@ class MixtureDistribution:
             Joint log-density over the targets.
         """
         y = check_targets(y, len(self), self.n_outputs)
-        return _numerics.logpdf(self.weights, self.means, self.scales, y)
+        return _numerics.logpdf(self.weights, self.means, self._cov, y)
 
     def pdf(self, y):
         """Density of ``y[i]`` under row ``i``'s mixture.
@@ -332,7 +503,7 @@ class MixtureDistribution:
             raise ValueError(
                 f"y must have shape (n_candidates, {self.n_outputs}); got {y.shape}."
             )
-        return _numerics.cross_logpdf(self.weights, self.means, self.scales, y)
+        return _numerics.cross_logpdf(self.weights, self.means, self._cov, y)
 
     def cdf(self, y):
         """Marginal cumulative distribution function of each target.
@@ -553,6 +724,7 @@ class MixtureDistribution:
             If ``q`` lies outside [0, 1] or does not broadcast to the rows.
         """
         mirror = self._trusted(self.weights, -self.means, self.scales, self.squeeze)
+        # (only the marginals' scales matter to ppf)
         return -mirror.ppf(q)
 
     def median(self):
@@ -671,7 +843,7 @@ class MixtureDistribution:
             return _numerics.entropy_1d(
                 self.weights, self.means[..., 0], self.scales[..., 0]
             )
-        return _numerics.entropy_qmc(self.weights, self.means, self.scales)
+        return _numerics.entropy_qmc(self.weights, self.means, self._cov)
 
     def support(self):
         """Support of each target's distribution: the whole real line.
@@ -781,7 +953,7 @@ class MixtureDistribution:
             logp = _numerics.logpdf_points(w, mu[..., 0], s[..., 0], modes)
             best = logp.argmax(1)  # padding repeats the last mode, after it
             return self._out(modes[np.arange(len(self)), best][:, None])
-        x, logp = _numerics.find_modes(w, mu, s)
+        x, logp = _numerics.find_modes(w, mu, self._cov)
         best = logp.argmax(1)
         return self._out(x[np.arange(len(self)), best])
 
@@ -828,7 +1000,7 @@ class MixtureDistribution:
                 mass = np.diff(np.r_[0.0, cuts[i, : k - 1], 1.0])
                 out.append(self._modes_tuple(modes[i, :k, None], dens[i, :k], mass))
             return out
-        x, logp = _numerics.find_modes(w, mu, s)
+        x, logp = _numerics.find_modes(w, mu, self._cov)
         first, label = _numerics.unique_modes(x, s)
         for i in range(len(self)):
             keep = np.flatnonzero(first[i])
@@ -920,7 +1092,11 @@ class MixtureDistribution:
         comp = np.minimum((u[:, :, None] >= cum[:, None, :]).sum(-1), K - 1)
         rows = np.arange(n)[:, None]
         eps = rng.standard_normal(size=(n, n_draws, D))
-        draws = self.means[rows, comp] + self.scales[rows, comp] * eps
+        if self.scale_tril is None:
+            draws = self.means[rows, comp] + self.scales[rows, comp] * eps
+        else:  # through the factor: L eps has covariance L L^T
+            factor = self.scale_tril[rows, comp]  # (n, draws, D, D)
+            draws = self.means[rows, comp] + np.einsum("nsde,nse->nsd", factor, eps)
         if self.squeeze:
             draws = draws[..., 0]
         return draws[:, 0] if size is None else draws

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
-from skmdn._head import MixtureHead
+from skmdn._head import COVARIANCE_TYPES, make_head
 from skmdn._module import ModuleNetworkState, ModuleTrunk, fit_module_network
 from skmdn._network import ACTIVATIONS, MLP
 from skmdn._preprocessing import Standardisation
@@ -94,7 +94,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     A feed-forward network maps each input ``x`` to the parameters of a
     Gaussian mixture over the targets,
-    ``p(y | x) = sum_k pi_k(x) N(y; mu_k(x), diag(sigma_k(x)**2))``, and is
+    ``p(y | x) = sum_k pi_k(x) N(y; mu_k(x), Sigma_k(x))`` (diagonal
+    ``Sigma_k`` by default, see ``covariance_type``), and is
     trained by minimising the sample-weighted negative log-likelihood with
     mini-batch Adam. It is a drop-in regressor (``predict`` returns the
     conditional mean and ``score`` is R²) that also exposes the whole
@@ -228,9 +229,18 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         between values (dequantisation), so the density cannot spike on the
         discrete values; continuous targets get none.
 
-    covariance_type : {'diagonal'}, default='diagonal'
-        Form of each component's covariance. Only diagonal covariances are
-        implemented.
+    covariance_type : {'diagonal', 'spherical', 'full'}, default='diagonal'
+        Form of each component's covariance, with
+        :class:`~sklearn.mixture.GaussianMixture`'s names. 'diagonal': one
+        scale per component and target (targets independent within a
+        component). 'spherical': one scale per component, shared by the
+        standardised targets. 'full': any covariance, through a lower
+        Cholesky factor whose diagonal is ``softplus + min_scale``, so that
+        targets correlated within a component (positions, a quantity and its
+        rate) need no extra components; it costs ``D (D - 1) / 2`` more
+        outputs per component. Diagonal stays the default: it is exact for
+        one target, and the cheapest. See the user guide, "Correlated
+        targets".
 
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffles and the validation split.
@@ -331,7 +341,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     Notes
     -----
     The network outputs ``K`` mixing logits, ``K * D`` means and ``K * D``
-    raw scales; a component's standard deviation is
+    raw scales (``K`` for 'spherical'; for 'full', also the ``K D (D - 1) / 2``
+    entries of the Cholesky factors below their diagonals); a component's
+    standard deviation (the factor's diagonal) is
     ``softplus(raw) + min_scale`` in standardised units. The loss is computed
     with ``log_softmax`` and ``logsumexp``. An epoch whose loss is not finite
     is rolled back and retried with a ten times smaller learning rate; if
@@ -393,7 +405,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "min_scale": [Interval(Real, 0, None, closed="neither")],
         "input_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "target_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
-        "covariance_type": [StrOptions({"diagonal"})],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
@@ -665,7 +677,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"hidden_layer_sizes must hold positive integers, got {hidden}."
             )
-        head = MixtureHead(
+        head = make_head(
+            self.covariance_type,
             n_components=int(self.n_components),
             n_outputs=n_outputs,
             min_scale=float(self.min_scale),
@@ -692,7 +705,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         ):
             raise ValueError(
                 "The network's parameters (hidden_layer_sizes, n_components, "
-                "activation, module, module_params, min_scale, n_networks) "
+                "activation, module, module_params, min_scale, covariance_type, "
+                "n_networks) "
                 "changed since the last fit; refit with warm_start=False."
             )
 
@@ -885,7 +899,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         return np.ascontiguousarray(X.toarray()) if sp.issparse(X) else X
 
     def _mixture_params(self, X):
-        """Weights (n, M*K), means and scales (n, M*K, D) in original target units."""
+        """Weights (n, M*K), means (n, M*K, D) and covariance parameters.
+
+        In original target units: scales (n, M*K, D) or Cholesky factors
+        (n, M*K, D, D).
+        """
         check_is_fitted(self)
         X = self._validate_X_predict(X)
         if isinstance(self._trunk, ModuleTrunk):
@@ -906,20 +924,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     def _pooled(self, out):
         """Mixture parameters in original units from the outputs (M, n, width)."""
-        logits, loc, scale = self._head.params_numpy(out)
+        logits, loc, cov = self._head.params_numpy(out)
         if self.n_networks_ > 1:
-            logits, loc, scale = _numerics.pool_networks(logits, loc, scale)
+            logits, loc, cov = _numerics.pool_networks(logits, loc, cov)
         else:
-            logits, loc, scale = logits[0], loc[0], scale[0]
+            logits, loc, cov = logits[0], loc[0], cov[0]
         logits = np.asarray(logits, dtype=np.float64)
-        means = loc.astype(np.float64) * self._y_scaler.scale + self._y_scaler.location
-        scales = scale.astype(np.float64) * self._y_scaler.scale
+        y_scale = self._y_scaler.scale
+        means = loc.astype(np.float64) * y_scale + self._y_scaler.location
+        if _numerics.is_full(loc, cov):  # row d of each factor scales by s_d
+            cov = cov.astype(np.float64) * y_scale[:, None]
+        else:
+            cov = cov.astype(np.float64) * y_scale
         if not (np.isfinite(logits).all() and np.isfinite(means).all()):
             raise ValueError(
                 "The network produced non-finite mixture parameters; the inputs "
                 "may lie extremely far outside the training data."
             )
-        return _numerics.softmax(logits), means, scales
+        return _numerics.softmax(logits), means, cov
 
     def predict_dist(self, X):
         """Predict the conditional distribution of the targets for each input.
@@ -934,9 +956,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         dist : MixtureDistribution
             One Gaussian mixture per row, in original target units.
         """
-        weights, means, scales = self._mixture_params(X)
+        weights, means, cov = self._mixture_params(X)
         # valid by construction (softmax weights, positive finite scales)
-        return MixtureDistribution._trusted(weights, means, scales, self._y_ndim == 1)
+        return MixtureDistribution._from_cov(weights, means, cov, self._y_ndim == 1)
 
     def predict(self, X, return_std=False):
         """Predict the conditional mean of the targets.

@@ -284,7 +284,8 @@ def test_several_levels_in_one_call(D):
 def test_pickle_keeps_the_parameters():
     dist = _mixture(n=3, K=2, seed=13)
     state = dist.__getstate__()
-    assert set(state) == {"weights", "means", "scales", "squeeze"}
+    assert set(state) == {"weights", "means", "scales", "scale_tril", "squeeze"}
+    assert state["scale_tril"] is None
     restored = pickle.loads(pickle.dumps(dist))
     assert_array_equal(restored.means, dist.means)
     assert restored.squeeze is True
