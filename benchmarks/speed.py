@@ -242,7 +242,63 @@ def bench_scaling(quick):
     return rows
 
 
-def scaling_point(n, n_components=K, D=1, epochs=(1, 3)):
+def bench_covariance(n):
+    """Per-epoch time of each covariance type at D = 2, 4, 8, and the head alone.
+
+    The epoch rows are whole fits (trunk and head, 64x64 tanh, K=5). The head
+    rows time one batch's loss and output gradient (256 rows, K=5, float32):
+    the fused closed form against autograd through the torch reference
+    log-density (a batched triangular solve for 'full').
+    """
+    rows, head_rows = [], []
+    for D in (2, 4, 8):
+        base = None
+        for cov in ("diagonal", "spherical", "full"):
+            row = scaling_point(n=n, D=D, covariance_type=cov)
+            base = base or row["s_per_epoch"]
+            row["ratio_to_diagonal"] = row["s_per_epoch"] / base
+            rows.append(row)
+        for cov in ("diagonal", "full"):
+            head_rows.extend(head_step_times(D, cov))
+    return {"epoch": rows, "head": head_rows}
+
+
+def head_step_times(D, covariance_type, n=256, calls=300):
+    from skmdn._head import make_head
+
+    head = make_head(covariance_type, K, D, 1e-3)
+    gen = torch.Generator().manual_seed(0)
+    out = torch.randn(n, head.width, generator=gen)
+    y = torch.randn(n, D, generator=gen)
+    coef = torch.full((n,), 1.0 / n)
+    out_t, y_t = out.T.contiguous(), y.T.contiguous()
+
+    def fused():
+        head.loss_and_grad(out_t, y_t, coef)
+
+    def autograd():
+        o = out.detach().requires_grad_(True)
+        loss = -(coef * head.log_prob(o, y)).sum()
+        loss.backward()
+
+    result = []
+    for name, step in (("fused", fused), ("autograd", autograd)):
+        step()
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(calls):
+                step()
+            best = min(best, (time.perf_counter() - start) / calls)
+        result.append(
+            {"D": D, "covariance_type": covariance_type, "path": name, "us": best * 1e6}
+        )
+    for r in result:
+        r["ratio_to_fused"] = r["us"] / result[0]["us"]
+    return result
+
+
+def scaling_point(n, n_components=K, D=1, epochs=(1, 3), covariance_type="diagonal"):
     """Time per epoch, without the fixed cost of a fit call.
 
     Two fresh fits of ``epochs[0]`` and ``epochs[1]`` epochs; the difference
@@ -254,6 +310,7 @@ def scaling_point(n, n_components=K, D=1, epochs=(1, 3)):
     def fit_time(n_epochs):
         est = MDNRegressor(
             n_components=n_components,
+            covariance_type=covariance_type,
             n_networks=1,
             hidden_layer_sizes=HIDDEN,
             batch_size=256,
@@ -274,6 +331,7 @@ def scaling_point(n, n_components=K, D=1, epochs=(1, 3)):
         "n": n,
         "K": n_components,
         "D": D,
+        "covariance_type": covariance_type,
         "s_per_epoch": per_epoch,
         "samples_per_s": n / per_epoch,
     }
@@ -564,7 +622,9 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/speed.json")
     parser.add_argument(
         "--sections",
-        default="fit,module,predict,scaling,memory,quantiles,solvers,precision",
+        default=(
+            "fit,module,predict,scaling,covariance,memory,quantiles,solvers,precision"
+        ),
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # a benchmark script's own setting; skmdn never sets it
@@ -628,6 +688,21 @@ def main(argv=None):
         result["scaling"] = rows
         print("\n## Scaling: time per epoch (batch 256)\n")
         print(table(rows, ["n", "K", "D", "s_per_epoch", "samples_per_s"]))
+    if "covariance" in sections:
+        n = 5000 if quick else 20_000
+        res = bench_covariance(n)
+        result["covariance"] = res
+        print(f"\n## Covariance types: time per epoch, n={n}, K={K}, batch 256\n")
+        print(
+            table(
+                res["epoch"],
+                ["D", "covariance_type", "s_per_epoch", "ratio_to_diagonal"],
+            )
+        )
+        print(f"\n## The head alone: one batch of 256 rows, K={K}, float32\n")
+        print(
+            table(res["head"], ["D", "covariance_type", "path", "us", "ratio_to_fused"])
+        )
     if "memory" in sections:
         rows = [
             bench_memory(n) for n in ((100_000,) if quick else (100_000, 1_000_000))

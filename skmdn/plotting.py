@@ -24,6 +24,7 @@ from skmdn._unwrap import final_estimator, predict_dist
 
 __all__ = [
     "ConditionalDensityDisplay",
+    "JointDensityDisplay",
     "LossCurveDisplay",
     "PITDisplay",
     "PredictionIntervalDisplay",
@@ -63,13 +64,10 @@ def _marginal(dist, output):
             "y_dist must be a MixtureDistribution (from estimator.predict_dist(X)); "
             f"got {type(dist).__name__}."
         )
-    n_outputs = dist.means.shape[2]
+    n_outputs = dist.n_outputs
     if not -n_outputs <= output < n_outputs:
         raise ValueError(f"output={output} is out of range for {n_outputs} target(s).")
-    sl = slice(output, output + 1 if output != -1 else None)
-    return MixtureDistribution(
-        dist.weights, dist.means[:, :, sl], dist.scales[:, :, sl], squeeze=True
-    )
+    return dist.marginal(int(output))
 
 
 def _target_column(y, output, name="y"):
@@ -179,6 +177,7 @@ class ConditionalDensityDisplay:
     See Also
     --------
     PredictionIntervalDisplay : Predictive quantiles as a fan chart.
+    JointDensityDisplay : Two targets' joint density at one input.
     skmdn.MDNRegressor.conditional_density : Densities on a grid of targets.
 
     Examples
@@ -390,6 +389,294 @@ class ConditionalDensityDisplay:
             colorbar=colorbar,
             mesh_kwargs=mesh_kwargs,
             scatter_kwargs=scatter_kwargs,
+        )
+
+
+# -- joint density of two targets -------------------------------------------------
+
+
+class JointDensityDisplay:
+    """Heat map of two targets' joint conditional density at one input.
+
+    For a multi-output model, ``p(y_a, y_b | x)`` over a grid of the two
+    targets ``outputs = (a, b)`` (the others integrated out, exactly): a
+    tilted ellipse shows targets correlated within a component (fitted with
+    ``covariance_type='full'``), several blobs show modes. Build it with
+    :meth:`from_estimator` or, for any one-row distribution (e.g. after
+    :meth:`~skmdn.MixtureDistribution.condition`), :meth:`from_predictions`.
+
+    Parameters
+    ----------
+    grid0 : ndarray of shape (n_0,)
+        Values of the first target (the horizontal axis), increasing.
+    grid1 : ndarray of shape (n_1,)
+        Values of the second target (the vertical axis), increasing.
+    density : ndarray of shape (n_1, n_0)
+        ``p(grid0[j], grid1[i] | x)`` at row ``i``, column ``j``.
+    y_data : ndarray of shape (n_samples, 2), default=None
+        Pairs of targets to overlay (e.g. data near the input, or draws).
+    xlabel : str, default='y[0]'
+        Label of the first target.
+    ylabel : str, default='y[1]'
+        Label of the second target.
+
+    Attributes
+    ----------
+    mesh_ : matplotlib.collections.QuadMesh
+        The heat map.
+    scatter_ : matplotlib.collections.PathCollection or None
+        The overlaid pairs; None when none are given.
+    colorbar_ : matplotlib.colorbar.Colorbar or None
+        The colour bar; None when ``colorbar=False``.
+    ax_ : matplotlib.axes.Axes
+        Axes with the plot.
+    figure_ : matplotlib.figure.Figure
+        Figure containing the plot.
+
+    See Also
+    --------
+    ConditionalDensityDisplay : One target's density along a 1-D input.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_correlated_targets
+    >>> from skmdn.plotting import JointDensityDisplay
+    >>> X, y = make_correlated_targets(n_samples=300, random_state=0)
+    >>> est = MDNRegressor(n_components=2, covariance_type="full", max_iter=20,
+    ...                    random_state=0).fit(X, y)
+    >>> disp = JointDensityDisplay.from_estimator(est, [0.5], grid_resolution=50)
+    >>> disp.density.shape
+    (50, 50)
+    """
+
+    def __init__(
+        self, *, grid0, grid1, density, y_data=None, xlabel="y[0]", ylabel="y[1]"
+    ):
+        self.grid0 = grid0
+        self.grid1 = grid1
+        self.density = density
+        self.y_data = y_data
+        self.xlabel = xlabel
+        self.ylabel = ylabel
+
+    def plot(self, ax=None, *, colorbar=True, mesh_kwargs=None, scatter_kwargs=None):
+        """Draw the heat map and the pairs.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        colorbar : bool, default=True
+            Whether to add a colour bar of the density.
+        mesh_kwargs : dict, default=None
+            Keyword arguments for :meth:`matplotlib.axes.Axes.pcolormesh`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the pairs'
+            :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        display : JointDensityDisplay
+            Object that stores the computed values and the artists.
+        """
+        ax = _get_ax(ax)
+        mesh_kwargs = {"cmap": "viridis", "shading": "auto", **(mesh_kwargs or {})}
+        self.mesh_ = ax.pcolormesh(self.grid0, self.grid1, self.density, **mesh_kwargs)
+        self.scatter_ = None
+        if self.y_data is not None:
+            scatter_kwargs = {
+                "s": 4,
+                "c": "white",
+                "alpha": 0.5,
+                "linewidths": 0,
+                "label": "data",
+                **(scatter_kwargs or {}),
+            }
+            y = np.asarray(self.y_data)
+            self.scatter_ = ax.scatter(y[:, 0], y[:, 1], **scatter_kwargs)
+        self.colorbar_ = None
+        if colorbar:
+            self.colorbar_ = ax.figure.colorbar(self.mesh_, ax=ax)
+            self.colorbar_.set_label(f"p({self.xlabel}, {self.ylabel} | x)")
+        ax.set_xlim(self.grid0[0], self.grid0[-1])
+        ax.set_ylim(self.grid1[0], self.grid1[-1])
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(
+        cls,
+        y_dist,
+        y=None,
+        *,
+        outputs=(0, 1),
+        grid_resolution=200,
+        ranges=None,
+        ax=None,
+        colorbar=True,
+        mesh_kwargs=None,
+        scatter_kwargs=None,
+        xlabel=None,
+        ylabel=None,
+    ):
+        """Plot the joint density of two targets of a one-row distribution.
+
+        Parameters
+        ----------
+        y_dist : MixtureDistribution
+            One row (e.g. ``est.predict_dist(x)`` for one input, or a
+            :meth:`~skmdn.MixtureDistribution.condition` of it) with at least
+            two targets.
+        y : array-like of shape (n_samples, n_outputs), default=None
+            Targets to overlay; their columns ``outputs`` are drawn.
+        outputs : tuple of two int, default=(0, 1)
+            The two targets, horizontal then vertical.
+        grid_resolution : int, default=200
+            Number of grid points along each axis.
+        ranges : tuple of two (min, max) tuples, default=None
+            The axes' ranges; None covers the central 99.5% of each
+            target's marginal and the overlaid pairs, with a small margin.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        colorbar : bool, default=True
+            Whether to add a colour bar of the density.
+        mesh_kwargs : dict, default=None
+            Keyword arguments for :meth:`matplotlib.axes.Axes.pcolormesh`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the pairs'
+            :meth:`matplotlib.axes.Axes.scatter`.
+        xlabel, ylabel : str, default=None
+            Labels of the two targets; None uses ``'y[a]'`` and ``'y[b]'``.
+
+        Returns
+        -------
+        display : JointDensityDisplay
+            Object that stores the computed values and the artists.
+
+        Raises
+        ------
+        ValueError
+            If ``y_dist`` does not have exactly one row, or ``outputs`` does
+            not name two distinct targets.
+        """
+        if not isinstance(y_dist, MixtureDistribution):
+            raise TypeError(
+                f"y_dist must be a MixtureDistribution; got {type(y_dist).__name__}."
+            )
+        if len(y_dist) != 1:
+            raise ValueError(
+                f"y_dist must hold one row (one input); got {len(y_dist)} rows."
+            )
+        outputs = tuple(outputs)
+        if len(outputs) != 2:
+            raise ValueError(f"outputs must name two targets; got {outputs!r}.")
+        pair = y_dist.marginal(list(outputs))  # validates the indices
+        y_data = None
+        if y is not None:
+            y_data = np.asarray(y, dtype=np.float64)
+            if y_data.ndim != 2 or y_data.shape[1] != y_dist.n_outputs:
+                raise ValueError(
+                    f"y must have shape (n_samples, {y_dist.n_outputs}); got "
+                    f"{y_data.shape}."
+                )
+            y_data = y_data[:, list(outputs)]
+        if ranges is None:
+            lower, upper = pair.interval(0.995)
+            lo, hi = lower[0], upper[0]
+            if y_data is not None and len(y_data):
+                lo = np.minimum(lo, y_data.min(0))
+                hi = np.maximum(hi, y_data.max(0))
+            ranges = [_padded(lo[d], hi[d]) for d in range(2)]
+        grid0 = np.linspace(ranges[0][0], ranges[0][1], grid_resolution)
+        grid1 = np.linspace(ranges[1][0], ranges[1][1], grid_resolution)
+        g0, g1 = np.meshgrid(grid0, grid1)
+        points = np.column_stack([g0.ravel(), g1.ravel()])
+        density = np.exp(pair.cross_logpdf(points)[0]).reshape(g0.shape)
+        disp = cls(
+            grid0=grid0,
+            grid1=grid1,
+            density=density,
+            y_data=y_data,
+            xlabel=f"y[{outputs[0]}]" if xlabel is None else xlabel,
+            ylabel=f"y[{outputs[1]}]" if ylabel is None else ylabel,
+        )
+        return disp.plot(
+            ax=ax,
+            colorbar=colorbar,
+            mesh_kwargs=mesh_kwargs,
+            scatter_kwargs=scatter_kwargs,
+        )
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        x,
+        y=None,
+        *,
+        outputs=(0, 1),
+        grid_resolution=200,
+        ranges=None,
+        ax=None,
+        colorbar=True,
+        mesh_kwargs=None,
+        scatter_kwargs=None,
+        xlabel=None,
+        ylabel=None,
+    ):
+        """Plot a fitted model's joint density of two targets at one input.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            Fitted :class:`~skmdn.MDNRegressor` with at least two targets, or
+            a pipeline or search ending in one.
+        x : array-like of shape (n_features,) or (1, n_features)
+            The input (a one-row DataFrame is passed on as it is).
+        y : array-like of shape (n_samples, n_outputs), default=None
+            Targets to overlay, e.g. the data of inputs near ``x``.
+        outputs : tuple of two int, default=(0, 1)
+            The two targets, horizontal then vertical.
+        grid_resolution : int, default=200
+            Number of grid points along each axis.
+        ranges : tuple of two (min, max) tuples, default=None
+            The axes' ranges; None covers the central 99.5% of each target's
+            marginal and the overlaid pairs.
+        ax : matplotlib.axes.Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
+        colorbar : bool, default=True
+            Whether to add a colour bar of the density.
+        mesh_kwargs : dict, default=None
+            Keyword arguments for :meth:`matplotlib.axes.Axes.pcolormesh`.
+        scatter_kwargs : dict, default=None
+            Keyword arguments for the pairs'
+            :meth:`matplotlib.axes.Axes.scatter`.
+        xlabel, ylabel : str, default=None
+            Labels of the two targets; None uses ``'y[a]'`` and ``'y[b]'``.
+
+        Returns
+        -------
+        display : JointDensityDisplay
+            Object that stores the computed values and the artists.
+        """
+        if not hasattr(x, "columns"):
+            x = np.asarray(x, dtype=np.float64).reshape(1, -1)
+        return cls.from_predictions(
+            predict_dist(estimator, x),
+            y,
+            outputs=outputs,
+            grid_resolution=grid_resolution,
+            ranges=ranges,
+            ax=ax,
+            colorbar=colorbar,
+            mesh_kwargs=mesh_kwargs,
+            scatter_kwargs=scatter_kwargs,
+            xlabel=xlabel,
+            ylabel=ylabel,
         )
 
 

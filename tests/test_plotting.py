@@ -15,6 +15,7 @@ from skmdn import MDNRegressor
 from skmdn.datasets import make_inverse_sine
 from skmdn.plotting import (
     ConditionalDensityDisplay,
+    JointDensityDisplay,
     LossCurveDisplay,
     PITDisplay,
     PredictionIntervalDisplay,
@@ -471,3 +472,28 @@ def test_demo_without_matplotlib_skips_png(tmp_path, capsys, monkeypatch):
     assert "matplotlib is not installed" in out
     assert "held-out log-likelihood" in out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_joint_density_display_draws_the_correlated_pair():
+    from skmdn.datasets import make_correlated_targets
+
+    X, Y = make_correlated_targets(300, random_state=0)
+    est = _fit(X, Y, covariance_type="full", n_components=2)
+    disp = JointDensityDisplay.from_estimator(est, [0.5], Y[:20], grid_resolution=40)
+    assert disp.density.shape == (40, 40)
+    assert disp.ax_.get_xlabel() == "y[0]"
+    assert disp.scatter_ is not None
+    # the values are the model's joint density on the grid
+    dist = est.predict_dist([[0.5]])
+    i, j = 17, 23
+    expected = dist.pdf([[disp.grid0[j], disp.grid1[i]]])[0]
+    assert disp.density[i, j] == pytest.approx(expected, rel=1e-12)
+    # a conditioned or marginal distribution of one row works too
+    swapped = JointDensityDisplay.from_predictions(dist, outputs=(1, 0), ax=disp.ax_)
+    assert swapped.ax_.get_xlabel() == "y[1]"
+    with pytest.raises(ValueError, match="one row"):
+        JointDensityDisplay.from_predictions(est.predict_dist(X[:2]))
+    with pytest.raises(ValueError, match="two targets"):
+        JointDensityDisplay.from_predictions(dist, outputs=(0,))
+    with pytest.raises(ValueError, match="repeat"):
+        JointDensityDisplay.from_predictions(dist, outputs=(1, 1))
