@@ -13,6 +13,7 @@ ORDER = [
     "plot_grid_search.py",  # tuning on log-likelihood
     "plot_early_stopping.py",  # training curves
     "plot_multi_output.py",  # several targets
+    "plot_correlated_targets.py",  # full covariances
 ]
 
 

@@ -224,9 +224,10 @@ class MixtureDistribution:
 
     def __repr__(self):
         n, K, D = self.means.shape
+        full = ", covariance_type='full'" if self.scale_tril is not None else ""
         return (
-            f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D}, "
-            f"covariance_type={self.covariance_type!r})"
+            f"MixtureDistribution(n_samples={n}, n_components={K}, "
+            f"n_outputs={D}{full})"
         )
 
     @property

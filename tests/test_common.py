@@ -49,6 +49,16 @@ ESTIMATORS = [
         max_iter=50,
         random_state=0,
     ),
+    # full covariances (Cholesky factors): the multi-output checks reach them
+    MDNRegressor(
+        n_components=2,
+        covariance_type="full",
+        n_networks=1,
+        input_noise=0.0,
+        target_noise=0.0,
+        max_iter=50,
+        random_state=0,
+    ),
     # a user's torch module behind the head, trained by autograd
     MDNRegressor(
         module=DropoutTrunk,
