@@ -63,8 +63,8 @@ class MixtureDistribution:
             n_outputs), default=None
         Lower Cholesky factors of full component covariances: lower
         triangular (the part above the diagonal must be zero) with a
-        positive diagonal, as ``scale_tril`` of
-        :class:`torch.distributions.MultivariateNormal`.
+        positive diagonal, as ``scale_tril`` of torch's
+        ``MultivariateNormal``.
     squeeze : bool, default=False
         Whether the targets are one-dimensional: results then drop the
         trailing target axis (as for a model fitted on ``y`` of shape
@@ -226,8 +226,7 @@ class MixtureDistribution:
         n, K, D = self.means.shape
         full = ", covariance_type='full'" if self.scale_tril is not None else ""
         return (
-            f"MixtureDistribution(n_samples={n}, n_components={K}, "
-            f"n_outputs={D}{full})"
+            f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D}{full})"
         )
 
     @property
@@ -724,8 +723,8 @@ class MixtureDistribution:
         ValueError
             If ``q`` lies outside [0, 1] or does not broadcast to the rows.
         """
+        # ppf needs only each target's scales, whatever the covariance type
         mirror = self._trusted(self.weights, -self.means, self.scales, self.squeeze)
-        # (only the marginals' scales matter to ppf)
         return -mirror.ppf(q)
 
     def median(self):

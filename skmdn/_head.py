@@ -136,6 +136,11 @@ def _nll_and_logit_grad(logits, sq, log_det, coef, D, grad_logits):
     return loss, exp_j
 
 
+def _sum_targets(a):
+    """Sum ``(..., K, D, n)`` over the targets; a view when ``D == 1``."""
+    return a.squeeze(-2) if a.shape[-2] == 1 else a.sum(-2)
+
+
 def _tril_from(diag, off, rows, cols):
     """Build lower-triangular ``(..., K, D, D)`` from diagonals and the rest."""
     D = diag.shape[-1]
@@ -337,13 +342,7 @@ class MixtureHead:
         scale = torch.nn.functional.softplus(raw).add_(self.min_scale)
         inv = scale.reciprocal()
         z = (y_t.unsqueeze(-3) - loc).mul_(inv)
-        if D == 1:
-            sq = (z * z).view(*lead, K, n)
-            log_det = scale.log().view(*lead, K, n)
-        else:
-            sq = (z * z).sum(-2)
-            log_det = scale.log().sum(-2)
-        return sq, log_det, (raw, inv, z)
+        return _sum_targets(z * z), _sum_targets(scale.log()), (raw, inv, z)
 
     def _grad_t(self, g, state, grad_loc, grad_raw):
         """Write the means' and raw outputs' gradients, given ``g = coef * gamma``."""
@@ -395,7 +394,7 @@ class SphericalHead(MixtureHead):
         scale = torch.nn.functional.softplus(raw).add_(self.min_scale)
         inv = scale.reciprocal()
         z = (y_t.unsqueeze(-3) - loc).mul_(inv)
-        sq = (z * z).sum(-2)
+        sq = _sum_targets(z * z)
         log_det = scale.log().view(*lead, K, n).mul_(D)
         return sq, log_det, (raw, inv, z, sq)
 
@@ -472,13 +471,7 @@ class FullHead(MixtureHead):
                 start = d * (d - 1) // 2  # row d's entries: (d, 0) .. (d, d - 1)
                 acc = acc - (off[..., start : start + d, :] * z[..., :d, :]).sum(-2)
             torch.mul(acc, inv[..., d, :], out=z[..., d, :])
-        if D == 1:
-            sq = (z * z).view(*lead, K, n)
-            log_det = diag.log().view(*lead, K, n)
-        else:
-            sq = (z * z).sum(-2)
-            log_det = diag.log().sum(-2)
-        return sq, log_det, (raw_diag, off, inv, z)
+        return _sum_targets(z * z), _sum_targets(diag.log()), (raw_diag, off, inv, z)
 
     def _grad_t(self, g, state, grad_loc, grad_raw):
         raw_diag, off, inv, z = state

@@ -184,16 +184,22 @@ def marginal_scales(tril):
 
 
 def marginal_tril(tril, keep):
-    """Cholesky factors of the targets ``keep`` (a list) of each component.
+    """Return the Cholesky factors of the targets ``keep`` (a list, in order).
 
-    Exact slicing when ``keep`` is a leading block in order (the factor of a
-    leading block is the leading block of the factor); otherwise the
-    Cholesky factorisation of the sub-covariance.
+    A leading block in order is a slice (the factor of a leading block is the
+    leading block of the factor). Otherwise the rows ``keep`` of ``L`` give
+    ``Sigma_keep = L_keep L_keep^T``, and the QR factorisation
+    ``L_keep^T = Q R`` gives ``Sigma_keep = R^T R``: ``R^T``, with its
+    columns' signs made positive, is the factor, computed without forming
+    the covariance (whose condition number is the square of ``L``'s), so it
+    holds for nearly singular components such as a duplicated target.
     """
-    if keep == list(range(len(keep))):
-        return np.ascontiguousarray(tril[..., : len(keep), : len(keep)])
-    cov = tril @ np.swapaxes(tril, -1, -2)
-    return np.linalg.cholesky(cov[..., keep, :][..., keep])
+    k = len(keep)
+    if keep == list(range(k)):
+        return np.ascontiguousarray(tril[..., :k, :k])
+    r = np.linalg.qr(np.swapaxes(tril[..., keep, :], -1, -2), mode="r")
+    sign = np.where(np.diagonal(r, axis1=-2, axis2=-1) < 0, -1.0, 1.0)
+    return np.swapaxes(r * sign[..., :, None], -1, -2)
 
 
 def condition(weights, means, cov, values, given):

@@ -388,3 +388,21 @@ def test_partial_fit_reexpresses_full_factors_exactly_below_the_diagonal():
     assert_allclose(moved.scale_tril[..., 1, 0], dist.scale_tril[..., 1, 0], rtol=1e-10)
     # the diagonal follows to first order only (softplus): close, not equal
     assert_allclose(moved.scales, dist.scales, rtol=0.3)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("covariance_type", ["spherical", "full"])
+def test_cuda_step_and_fit_match_the_cpu(covariance_type):
+    head = make_head(covariance_type, 3, 3, 1e-3)
+    gen = torch.Generator().manual_seed(0)
+    out_t = torch.randn(head.width, 50, generator=gen, dtype=torch.float64)
+    y_t = torch.randn(3, 50, generator=gen, dtype=torch.float64)
+    coef = torch.full((50,), 1 / 50, dtype=torch.float64)
+    loss, grad = head.loss_and_grad(out_t, y_t, coef)
+    loss_c, grad_c = head.loss_and_grad(out_t.cuda(), y_t.cuda(), coef.cuda())
+    assert float(loss_c) == pytest.approx(float(loss), rel=1e-12)
+    assert_allclose(grad_c.cpu().numpy(), grad.numpy(), rtol=1e-10, atol=1e-12)
+    X, y = make_correlated_targets(300, random_state=0)
+    est = _fast(covariance_type=covariance_type, device="cuda").fit(X, y)
+    cpu = pickle.loads(pickle.dumps(est)).set_params(device="cpu")
+    assert_allclose(est.log_prob(X, y), cpu.log_prob(X, y), rtol=1e-6, atol=1e-8)

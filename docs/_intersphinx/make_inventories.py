@@ -30,6 +30,7 @@ _SKLEARN_API = [
     ("sklearn.base.clone", "function"),
     ("sklearn.ensemble.HistGradientBoostingRegressor", "class"),
     ("sklearn.gaussian_process.GaussianProcessRegressor", "class"),
+    ("sklearn.mixture.GaussianMixture", "class"),
     ("sklearn.model_selection.GridSearchCV", "class"),
     ("sklearn.multioutput.MultiOutputRegressor", "class"),
     ("sklearn.neural_network.MLPRegressor", "class"),
@@ -60,7 +61,12 @@ _SKLEARN_METHODS = [
     ("sklearn.preprocessing.StandardScaler", "partial_fit"),
 ]
 
-_SCIPY_FUNCTIONS = ["scipy.integrate.quad", "scipy.special.log_ndtr"]
+_SCIPY_FUNCTIONS = [
+    "scipy.integrate.quad",
+    "scipy.linalg.solve_triangular",
+    "scipy.special.log_ndtr",
+    "scipy.stats.multivariate_normal",
+]
 _SCIPY_METHODS = [
     "scipy.stats.rv_continuous.expect",
     "scipy.stats.rv_continuous.moment",
