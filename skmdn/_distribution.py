@@ -359,11 +359,20 @@ class MixtureDistribution:
     def _dims(self, dims, name):
         """Target indices (a list, made non-negative) and whether an int was given."""
         D = self.n_outputs
-        if isinstance(dims, numbers.Integral):
+
+        def is_index(d):
+            return isinstance(d, numbers.Integral) and not isinstance(d, bool)
+
+        if is_index(dims):
             dims, squeeze = [dims], True
         else:
-            dims, squeeze = list(dims), False
-        if any(not isinstance(d, numbers.Integral) or not -D <= d < D for d in dims):
+            try:
+                dims, squeeze = list(dims), False
+            except TypeError:
+                raise ValueError(
+                    f"{name} must be an int or a sequence of ints; got {dims!r}."
+                ) from None
+        if any(not is_index(d) or not -D <= d < D for d in dims):
             raise ValueError(f"{name} must index the {D} target(s); got {dims!r}.")
         dims = [int(d) % D for d in dims]
         if len(set(dims)) != len(dims):
@@ -386,7 +395,7 @@ class MixtureDistribution:
 
         Parameters
         ----------
-        values : float or array-like of shape (n_samples,) or \
+        values : float or array-like of shape (n_samples,), (n_given,) or \
                 (n_samples, n_given)
             The given targets' values, per row (a scalar or a row of
             ``n_given`` values is broadcast to every row).
@@ -403,9 +412,10 @@ class MixtureDistribution:
         Raises
         ------
         ValueError
-            If ``dims`` is empty, repeats a target, is out of range or names
-            every target, or if ``values`` does not broadcast to
-            ``(n_samples, n_given)`` or is not finite.
+            If the distribution has one target, if ``dims`` is empty, repeats
+            a target, is out of range or names every target, or if
+            ``values`` does not broadcast to ``(n_samples, n_given)``, is not
+            finite or lies beyond any representable conditional.
 
         Examples
         --------
@@ -418,8 +428,10 @@ class MixtureDistribution:
         >>> given.mean().round(6), given.std().round(6)
         (array([0.8]), array([0.6]))
         """
-        given, _ = self._dims(dims, "dims")
         D = self.n_outputs
+        if D == 1:
+            raise ValueError("condition needs a distribution of several targets.")
+        given, _ = self._dims(dims, "dims")
         if not given or len(given) >= D:
             raise ValueError(
                 f"dims must name between 1 and {D - 1} of the {D} targets; "
@@ -438,9 +450,15 @@ class MixtureDistribution:
             ) from None
         if not np.isfinite(values).all():
             raise ValueError("values must be finite.")
-        weights, means, cov = _numerics.condition(
-            self.weights, self.means, self._cov, values, given
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            weights, means, cov = _numerics.condition(
+                self.weights, self.means, self._cov, values, given
+            )
+        if not (np.isfinite(weights).all() and np.isfinite(means).all()):
+            raise ValueError(
+                "values lie so far from every component (beyond about 1e150 of "
+                "their scales) that the conditional is not representable."
+            )
         return self._from_cov(weights, means, cov, squeeze=means.shape[-1] == 1)
 
     # -- densities ----------------------------------------------------------------
@@ -969,8 +987,10 @@ class MixtureDistribution:
         and critical points where the density is below 1e-300 of the highest
         component's peak (an odd number of them counts as one there).
         For several targets, modes are the distinct points reached by
-        hill-climbing from every component mean: each is a local mode, but
-        a mode that no climb reaches is missed.
+        hill-climbing from every component mean: each is a local mode (a
+        climb that ends on a minimum or a saddle, where the gradient also
+        vanishes, is nudged along the direction of rising density and climbs
+        on), but a mode that no climb reaches is missed.
 
         Returns
         -------

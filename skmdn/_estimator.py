@@ -234,7 +234,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         :class:`~sklearn.mixture.GaussianMixture`'s names. 'diagonal': one
         scale per component and target (targets independent within a
         component). 'spherical': one scale per component, shared by the
-        standardised targets. 'full': any covariance, through a lower
+        standardised targets (``predict_dist`` gives the diagonal form in
+        the original units). 'full': any covariance, through a lower
         Cholesky factor whose diagonal is ``softplus + min_scale``, so that
         targets correlated within a component (positions, a quantity and its
         rate) need no extra components; it costs ``D (D - 1) / 2`` more
@@ -698,16 +699,26 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         return trunk, head
 
     def _check_same_architecture(self, trunk, head):
-        if (
-            trunk != self._trunk
-            or head != self._head
-            or self.n_networks not in ("auto", self.n_networks_)
-        ):
+        old = self._head
+        changed = [
+            name
+            for name, differs in (
+                ("covariance_type", head.covariance_type != old.covariance_type),
+                ("n_components", head.n_components != old.n_components),
+                ("min_scale", head.min_scale != old.min_scale),
+                (
+                    "the trunk (hidden_layer_sizes, activation, module or "
+                    "module_params)",
+                    trunk != self._trunk,
+                ),
+                ("n_networks", self.n_networks not in ("auto", self.n_networks_)),
+            )
+            if differs
+        ]
+        if changed:
             raise ValueError(
-                "The network's parameters (hidden_layer_sizes, n_components, "
-                "activation, module, module_params, min_scale, covariance_type, "
-                "n_networks) "
-                "changed since the last fit; refit with warm_start=False."
+                f"{', '.join(changed)} changed since the last fit, which fixed the "
+                "network's shape; refit with warm_start=False."
             )
 
     def _reexpressed(self, net, trunk, head, x_scaler, y_scaler):

@@ -180,7 +180,7 @@ def covariances(means, cov):
 
 def marginal_scales(tril):
     """Return each target's standard deviation per component: ``tril``'s row norms."""
-    return np.sqrt((tril * tril).sum(-1))
+    return np.hypot.reduce(tril, axis=-1)  # no overflow or underflow of squares
 
 
 def marginal_tril(tril, keep):
@@ -1277,6 +1277,16 @@ def find_modes(w, mu, cov, max_iter=500):
     return x, logp
 
 
+# A hill-climb end whose largest Hessian eigenvalue is above -_FLAT times the
+# curvature of the sharpest component is not a strict maximum (a minimum or a
+# saddle that a start sat on, where the gradient vanishes too): it is moved by
+# _NUDGE of the smallest scale along that eigenvector and climbed again, at
+# most _ESCAPES times (a flat-topped maximum climbs back to itself).
+_FLAT = 1e-6
+_NUDGE = 1e-3
+_ESCAPES = 3
+
+
 def _find_modes_block(w, mu, cov, max_iter):
     n, _, D = mu.shape
     logw = log_weights(w)
@@ -1296,47 +1306,67 @@ def _find_modes_block(w, mu, cov, max_iter):
         r = np.exp(logc - logp[..., None])
         return logp, r
 
-    x = mu.copy()
-    tol = 1e-12 * s.min(1)[:, None, :]  # (n, 1, D)
-    converged = np.zeros(n, dtype=bool)
-    active = np.arange(n)
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        xa = x[active]
-        lpa, r = evaluate(xa, active)
-        pa = prec[active]  # (m, K, D, D)
-        u = np.einsum("mkde,mjke->mjkd", pa, mu[active, None] - xa[:, :, None, :])
+    def derivatives(x, rows):
+        # log-density, mean-shift point, gradient and Hessian of the log-density
+        logp, r = evaluate(x, rows)
+        pa = prec[rows]  # (m, K, D, D)
+        u = np.einsum("mkde,mjke->mjkd", pa, mu[rows, None] - x[:, :, None, :])
         weighted_prec = np.einsum("mjk,mkde->mjde", r, pa)  # sum_k r_k P_k
-        # mean shift: the fixed point of sum_k r_k P_k (mu_k - x) = 0
-        shift = (
-            xa
-            + np.linalg.solve(weighted_prec, (r[..., None] * u).sum(2)[..., None])[
-                ..., 0
-            ]
-        )
         grad = (r[..., None] * u).sum(2)
+        # mean shift: the fixed point of sum_k r_k P_k (mu_k - x) = 0
+        shift = x + np.linalg.solve(weighted_prec, grad[..., None])[..., 0]
         hess = np.einsum("mjk,mjkd,mjke->mjde", r, u, u)
         hess -= np.einsum("mjd,mje->mjde", grad, grad)
         hess -= weighted_prec
-        with np.errstate(all="ignore"):
-            try:
-                newton = xa - np.linalg.solve(hess, grad[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                newton = np.full_like(xa, np.nan)
-        newton = np.where(np.isfinite(newton), newton, shift)
-        lp_newton, _ = evaluate(newton, active)
-        # Uphill, or level within rounding where the log-density is concave
-        # (flat tops, where only the gradient still resolves the mode).
-        concave = np.linalg.eigvalsh(hess).max(-1) < 0
-        slack = 8 * np.finfo(float).eps * np.maximum(np.abs(lpa), 1.0)
-        take_newton = (lp_newton > lpa) | (concave & (lp_newton >= lpa - slack))
-        x_new = np.where(take_newton[..., None], newton, shift)
-        step = np.abs(x_new - xa)
-        x[active] = x_new
-        done = (step <= tol[active]).all(axis=(1, 2))
-        converged[active[done]] = True
-        active = active[~done]
+        return logp, shift, grad, hess
+
+    tol = 1e-12 * s.min(1)[:, None, :]  # (n, 1, D)
+
+    def climb(x, rows):
+        # climb the starts of ``rows`` in place; return which rows converged
+        converged = np.zeros(len(rows), dtype=bool)
+        active = np.arange(len(rows))
+        for _ in range(max_iter):
+            if active.size == 0:
+                break
+            idx = rows[active]
+            xa = x[idx]
+            lpa, shift, grad, hess = derivatives(xa, idx)
+            with np.errstate(all="ignore"):
+                try:
+                    newton = xa - np.linalg.solve(hess, grad[..., None])[..., 0]
+                except np.linalg.LinAlgError:
+                    newton = np.full_like(xa, np.nan)
+            newton = np.where(np.isfinite(newton), newton, shift)
+            lp_newton, _ = evaluate(newton, idx)
+            # Uphill, or level within rounding where the log-density is concave
+            # (flat tops, where only the gradient still resolves the mode).
+            concave = np.linalg.eigvalsh(hess).max(-1) < 0
+            slack = 8 * np.finfo(float).eps * np.maximum(np.abs(lpa), 1.0)
+            take_newton = (lp_newton > lpa) | (concave & (lp_newton >= lpa - slack))
+            x_new = np.where(take_newton[..., None], newton, shift)
+            step = np.abs(x_new - xa)
+            x[idx] = x_new
+            done = (step <= tol[idx]).all(axis=(1, 2))
+            converged[active[done]] = True
+            active = active[~done]
+        return converged
+
+    x = mu.copy()
+    rows = np.arange(n)
+    converged = climb(x, rows)
+    s_min = s.min(axis=(1, 2))  # (n,)
+    for _ in range(_ESCAPES):
+        _, _, _, hess = derivatives(x[rows], rows)
+        vals, vecs = np.linalg.eigh(hess)  # ascending: the last is the top
+        flat = _FLAT / s_min[rows, None] ** 2
+        stuck = vals[..., -1] > -flat  # (m, J)
+        if not stuck.any():
+            break
+        nudge = _NUDGE * s_min[rows, None, None] * vecs[..., :, -1]
+        x[rows] += np.where(stuck[..., None], nudge, 0.0)
+        rows = rows[stuck.any(1)]
+        converged[rows] = climb(x, rows)
     logp, _ = evaluate(x, np.arange(n))
     return x, logp, converged
 

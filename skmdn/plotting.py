@@ -13,6 +13,8 @@ matplotlib is imported only when something is drawn, so ``import skmdn`` and
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from numbers import Integral
+
 import numpy as np
 from scipy.stats import binom
 from sklearn.utils import Bunch
@@ -571,19 +573,32 @@ class JointDensityDisplay:
             raise ValueError(
                 f"y_dist must hold one row (one input); got {len(y_dist)} rows."
             )
+        D = y_dist.n_outputs
+        if D < 2:
+            raise ValueError(
+                "JointDensityDisplay needs a distribution of at least two targets; "
+                f"this one has {D}."
+            )
         outputs = tuple(outputs)
-        if len(outputs) != 2:
-            raise ValueError(f"outputs must name two targets; got {outputs!r}.")
-        pair = y_dist.marginal(list(outputs))  # validates the indices
+        if (
+            len(outputs) != 2
+            or any(not isinstance(o, Integral) or not -D <= o < D for o in outputs)
+            or outputs[0] % D == outputs[1] % D
+        ):
+            raise ValueError(
+                f"outputs must name two distinct targets of the {D}; got {outputs!r}."
+            )
+        pair = y_dist.marginal(list(outputs))
         y_data = None
         if y is not None:
             y_data = np.asarray(y, dtype=np.float64)
-            if y_data.ndim != 2 or y_data.shape[1] != y_dist.n_outputs:
+            if y_data.ndim != 2 or y_data.shape[1] != D:
                 raise ValueError(
-                    f"y must have shape (n_samples, {y_dist.n_outputs}); got "
-                    f"{y_data.shape}."
+                    f"y must have shape (n_samples, {D}); got {y_data.shape}."
                 )
             y_data = y_data[:, list(outputs)]
+            if not np.isfinite(y_data).all():
+                raise ValueError("y must be finite to be drawn.")
         if ranges is None:
             lower, upper = pair.interval(0.995)
             lo, hi = lower[0], upper[0]
@@ -664,7 +679,13 @@ class JointDensityDisplay:
             Object that stores the computed values and the artists.
         """
         if not hasattr(x, "columns"):
-            x = np.asarray(x, dtype=np.float64).reshape(1, -1)
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim > 2 or (x.ndim == 2 and x.shape[0] != 1):
+                raise ValueError(
+                    "x must be one input, of shape (n_features,) or (1, n_features); "
+                    f"got shape {x.shape}."
+                )
+            x = x.reshape(1, -1)
         return cls.from_predictions(
             predict_dist(estimator, x),
             y,

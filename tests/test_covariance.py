@@ -208,25 +208,57 @@ def test_full_distribution_validates_its_factors_and_pickles():
     assert len(list(good)) == 2
 
 
-def test_modes_of_a_full_mixture_are_stationary_points():
+def _assert_local_maximum(row, x, h=1e-4):
+    """The log-density at ``x`` is above its value at every nearby point."""
+    centre = row.logpdf(x[None])[0]
+    D = x.size
+    rng = np.random.default_rng(0)
+    directions = np.r_[np.eye(D), -np.eye(D), rng.normal(size=(20, D))]
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    around = row.cross_logpdf(x + h * directions)[0]
+    assert (around < centre).all(), (x, centre, around.max())
+
+
+def test_modes_of_a_full_mixture_are_local_maxima():
     dist = _random_full(n=5, K=3, D=2, seed=9)
     for i, modes in enumerate(dist.modes()):
         for x in modes.locations:
-            # the gradient of the log-density vanishes: finite differences
-            h = 1e-6
-            grad = [
-                (dist[i].logpdf((x + h * e)[None]) - dist[i].logpdf((x - h * e)[None]))[
-                    0
-                ]
-                / (2 * h)
-                for e in np.eye(2)
-            ]
-            assert_allclose(grad, 0.0, atol=1e-5)
+            _assert_local_maximum(dist[i], x)
     assert_allclose(
         dist.logpdf(dist.mode()),
         [np.log(m.densities[0]) for m in dist.modes()],
         rtol=1e-10,
     )
+
+
+@pytest.mark.parametrize("form", ["diagonal", "full"])
+def test_a_component_mean_on_a_minimum_or_a_saddle_is_not_a_mode(form):
+    # a climb that starts exactly on a critical point does not move: it must
+    # be recognised as no maximum, nudged and climbed on
+    cases = [
+        # a wide component centred on the minimum between four sharp ones
+        (
+            [0.2475] * 4 + [0.01],
+            [[2, 0], [-2, 0], [0, 2], [0, -2], [0, 0]],
+            [[0.5, 0.5]] * 4 + [[3.0, 3.0]],
+            4,
+        ),
+        # a component centred on the saddle between two others
+        ([0.45, 0.45, 0.1], [[1, 0], [-1, 0], [0, 0]], [[0.5, 0.5]] * 3, 2),
+    ]
+    for weights, means, scales, n_modes in cases:
+        scales = np.asarray([scales], dtype=float)
+        if form == "diagonal":
+            dist = MixtureDistribution([weights], [means], scales)
+        else:
+            dist = MixtureDistribution(
+                [weights], [means], scale_tril=scales[..., None] * np.eye(2)
+            )
+        modes = dist.modes()[0]
+        assert len(modes.locations) == n_modes
+        for x in modes.locations:
+            _assert_local_maximum(dist, x)
+        assert modes.masses.sum() == pytest.approx(1.0)
 
 
 # ------------------------------------------------------------------ the head

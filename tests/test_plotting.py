@@ -493,7 +493,12 @@ def test_joint_density_display_draws_the_correlated_pair():
     assert swapped.ax_.get_xlabel() == "y[1]"
     with pytest.raises(ValueError, match="one row"):
         JointDensityDisplay.from_predictions(est.predict_dist(X[:2]))
-    with pytest.raises(ValueError, match="two targets"):
-        JointDensityDisplay.from_predictions(dist, outputs=(0,))
-    with pytest.raises(ValueError, match="repeat"):
-        JointDensityDisplay.from_predictions(dist, outputs=(1, 1))
+    for outputs in ((0,), (1, 1), (0, -2), (0, 2)):
+        with pytest.raises(ValueError, match="two distinct targets"):
+            JointDensityDisplay.from_predictions(dist, outputs=outputs)
+    with pytest.raises(ValueError, match="at least two targets"):
+        JointDensityDisplay.from_predictions(dist.marginal(0))
+    with pytest.raises(ValueError, match="one input"):
+        JointDensityDisplay.from_estimator(est, [[0.5], [0.6]])
+    with pytest.raises(ValueError, match="finite"):
+        JointDensityDisplay.from_predictions(dist, [[np.nan, 0.0]])
