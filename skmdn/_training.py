@@ -42,6 +42,16 @@ PROGRESS_SECONDS = 1.0
 # (docs/evidence.rst and the sharp-conditional test in tests/test_recipe.py).
 LR_CUT_FACTOR = 5.0
 ADAPTIVE_CUTS = 2
+# learning_rate='constant' ends with a noise-free phase: when the stopping
+# rule would stop a network that trains with input noise (and early
+# stopping), its best weights are restored, the noise is switched off, its
+# step size is divided by FINAL_LR_FACTOR and it trains on with
+# FINAL_PATIENCE_SHARE of the patience; the validation score decides, as for
+# every epoch, whether the noise-free weights replace the best noisy ones.
+# The noise blurs p(y|x) by about |dy/dx| times its level, which sharp
+# conditionals cannot afford (docs/evidence.rst, tests/test_recipe.py).
+FINAL_PATIENCE_SHARE = 0.25
+FINAL_LR_FACTOR = 5.0
 
 
 @dataclass
@@ -429,6 +439,7 @@ def train(
     verbose,
     stopping=True,
     lr_cuts=0,
+    final_patience=None,
 ):
     """Run up to ``max_iter`` epochs of every network, with roll-back.
 
@@ -440,6 +451,14 @@ def train(
     ten times smaller step size. With early stopping, the parameters with the
     best validation score are restored at the end. Without ``stopping``
     (``partial_fit``), epochs are run unconditionally.
+
+    With ``final_patience`` (and early stopping), a network that the rule
+    would stop while it still trains with input noise enters a noise-free
+    final phase instead: its best weights are restored, its input noise is
+    switched off, its step size divided by ``FINAL_LR_FACTOR``, and it trains
+    on until ``final_patience`` epochs pass without progress. Its validation
+    score decides, as for every epoch, whether the noise-free weights replace
+    the best noisy ones.
 
     Returns
     -------
@@ -454,6 +473,8 @@ def train(
     best_params = params.clone() if early_stopping else None
     rollbacks = np.zeros(M, dtype=int)
     cuts_left = np.full(M, lr_cuts)
+    patience = np.full(M, n_iter_no_change, dtype=float)
+    final_phase = final_patience is not None and early_stopping
     epochs = np.zeros(M, dtype=int)
     stopped = np.zeros(M, dtype=bool)
     hit_max_iter = False
@@ -480,13 +501,18 @@ def train(
                 improved = history.update(loss, score, tol)
                 if early_stopping and improved:
                     best_params[m] = params[m]
-                if stopping and history.no_improvement_count > n_iter_no_change:
+                if stopping and history.no_improvement_count > patience[m]:
                     if cuts_left[m] > 0:
                         cuts_left[m] -= 1
                         history.no_improvement_count = 0
                         trainer.optimizer.lr[m] /= LR_CUT_FACTOR
-                        if trainer.input_noise is not None:
-                            trainer.input_noise[m] = 0.0
+                        _drop_input_noise(trainer, m)
+                    elif final_phase and _has_input_noise(trainer, m):
+                        history.no_improvement_count = 0
+                        params[m] = best_params[m]
+                        _drop_input_noise(trainer, m)
+                        trainer.optimizer.lr[m] /= FINAL_LR_FACTOR
+                        patience[m] = final_patience
                     else:
                         stopped[m] = True
                 if epochs[m] >= max_iter and not stopped[m]:
@@ -504,6 +530,16 @@ def train(
     if status is None:
         status = "max_iter" if hit_max_iter and stopping else "converged"
     return status
+
+
+def _has_input_noise(trainer, m):
+    return trainer.input_noise is not None and bool(trainer.input_noise[m] > 0)
+
+
+def _drop_input_noise(trainer, m):
+    """Switch network ``m``'s input noise off."""
+    if trainer.input_noise is not None:
+        trainer.input_noise[m] = 0.0
 
 
 def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
@@ -564,6 +600,27 @@ class TrainingConfig:
     input_noise: object  # float or 'auto'
     target_noise: object  # float or 'auto'
     verbose: bool
+
+
+def schedule(config, n_train, batch_size, incremental):
+    """Return the stopping rule and step-size schedule of :func:`train`, as keywords."""
+    patience = resolve_patience(config.n_iter_no_change, -(-n_train // batch_size))
+    final_patience = None
+    if (
+        FINAL_PATIENCE_SHARE is not None
+        and config.learning_rate == "constant"
+        and math.isfinite(patience)
+    ):
+        final_patience = max(1, math.ceil(FINAL_PATIENCE_SHARE * patience))
+    return {
+        "max_iter": 1 if incremental else config.max_iter,
+        "tol": config.tol,
+        "n_iter_no_change": patience,
+        "verbose": config.verbose,
+        "stopping": not incremental,
+        "lr_cuts": ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+        "final_patience": final_patience,
+    }
 
 
 def split_rows(X, Y, w, config, seeds, early_stopping):
@@ -671,14 +728,7 @@ def fit_networks(
         trainer,
         TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
         histories,
-        max_iter=1 if incremental else config.max_iter,
-        tol=config.tol,
-        n_iter_no_change=resolve_patience(
-            config.n_iter_no_change, -(-n_train // batch_size)
-        ),
-        verbose=config.verbose,
-        stopping=not incremental,
-        lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+        **schedule(config, n_train, batch_size, incremental),
     )
     states = [
         NetworkState(
