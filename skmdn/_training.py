@@ -386,8 +386,7 @@ class Progress:
     no progress is made, and to ``max_iter`` at most).
     """
 
-    def __init__(self, patience):
-        self.patience = patience
+    def __init__(self):
         self.start = self.last = time.perf_counter()
         self.printed = None  # the epoch last printed
 
@@ -403,20 +402,19 @@ class Progress:
             line += f", {len(histories)} networks"
         return line + f", {time.perf_counter() - self.start:.1f} s"
 
-    def update(self, histories, steps, epoch, max_iter, stopped):
-        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed."""
+    def update(self, histories, steps, epoch, max_iter, waits):
+        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed.
+
+        ``waits`` holds, per network still training, the epochs left if it
+        makes no more progress (None without a stopping rule).
+        """
         now = time.perf_counter()
         if self.printed is not None and now - self.last < PROGRESS_SECONDS:
             return
         per_epoch = (now - self.start) / epoch
         to_max = (max_iter - epoch) * per_epoch
         line = self._line(histories, steps)
-        if self.patience is not None:
-            waits = [
-                self.patience - h.no_improvement_count
-                for h, done in zip(histories, stopped, strict=True)
-                if not done
-            ]
+        if waits is not None:
             to_stop = max([0, *waits]) * per_epoch
             line += f", {min(to_stop, to_max):.0f} s left without progress"
         print(f"{line}, at most {to_max:.0f} s left")
@@ -475,12 +473,20 @@ def train(
     cuts_left = np.full(M, lr_cuts)
     patience = np.full(M, n_iter_no_change, dtype=float)
     final_phase = final_patience is not None and early_stopping
+    # the final phase's patience, for the networks still to enter it
+    final_left = np.array(
+        [
+            final_patience if final_phase and _has_input_noise(trainer, m) else 0
+            for m in range(M)
+        ],
+        dtype=float,
+    )
     epochs = np.zeros(M, dtype=int)
     stopped = np.zeros(M, dtype=bool)
     hit_max_iter = False
     status = None
     epoch = 0
-    progress = Progress(n_iter_no_change if stopping else None) if verbose else None
+    progress = Progress() if verbose else None
     try:
         while not stopped.all():
             snapshot = (params.clone(), trainer.optimizer.clone())
@@ -507,20 +513,29 @@ def train(
                         history.no_improvement_count = 0
                         trainer.optimizer.lr[m] /= LR_CUT_FACTOR
                         _drop_input_noise(trainer, m)
-                    elif final_phase and _has_input_noise(trainer, m):
+                    elif final_left[m] > 0:
+                        final_left[m] = 0
                         history.no_improvement_count = 0
                         params[m] = best_params[m]
                         _drop_input_noise(trainer, m)
                         trainer.optimizer.lr[m] /= FINAL_LR_FACTOR
                         patience[m] = final_patience
+                        if verbose:
+                            print(
+                                f"Network {m}: noise-free final phase from the "
+                                f"best epoch, learning rate "
+                                f"{trainer.optimizer.lr[m]:.3g}"
+                            )
                     else:
                         stopped[m] = True
                 if epochs[m] >= max_iter and not stopped[m]:
                     stopped[m] = hit_max_iter = True
             if progress is not None:
-                progress.update(
-                    histories, trainer.optimizer.t, epoch, max_iter, stopped
-                )
+                waits = None
+                if stopping:  # epochs left without progress, later phases included
+                    left = patience - _counts(histories) + cuts_left * n_iter_no_change
+                    waits = list((left + final_left)[~stopped])
+                progress.update(histories, trainer.optimizer.t, epoch, max_iter, waits)
     except KeyboardInterrupt:
         status = "interrupted"
     if progress is not None:
@@ -530,6 +545,11 @@ def train(
     if status is None:
         status = "max_iter" if hit_max_iter and stopping else "converged"
     return status
+
+
+def _counts(histories):
+    """Each network's epochs without progress so far, shape (M,)."""
+    return np.array([h.no_improvement_count for h in histories], dtype=float)
 
 
 def _has_input_noise(trainer, m):

@@ -107,6 +107,26 @@ def test_constant_schedule_ends_with_a_noise_free_phase(monkeypatch, module):
     torch.testing.assert_close(seen[6][2], seen[best + 1][2], rtol=0, atol=0)
 
 
+def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
+    monkeypatch, capsys
+):
+    waits = []
+    real = skmdn._training.Progress.update
+
+    def recording(self, histories, steps, epoch, max_iter, left):
+        waits.append([float(w) for w in left])
+        return real(self, histories, steps, epoch, max_iter, left)
+
+    monkeypatch.setattr(skmdn._training.Progress, "update", recording)
+    _fit_recording(monkeypatch, n_iter_no_change=4, verbose=True)
+    out = capsys.readouterr().out
+    assert out.count("Network 0: noise-free final phase") == 1
+    assert "learning rate 0.0002" in out
+    # epochs left without progress: the noisy phase's, plus the final phase's
+    # one epoch until it starts; the last epoch stops the network
+    assert waits == [[5], [4], [3], [2], [1], [1], [0], []]
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     "params",
