@@ -229,7 +229,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         early stopping, training ends with a noise-free phase (see
         ``learning_rate``); ``partial_fit`` and fits without early stopping
         have no held-out data to validate it on, and train with the noise on
-        every epoch.
+        every epoch. A warm start trains with the noise again, then ends with
+        a noise-free phase of its own.
 
     target_noise : float or 'auto', default='auto'
         The same for the standardised targets. 'auto' adds noise only to a
