@@ -29,15 +29,14 @@ from skmdn._preprocessing import (
     init_components,
     input_noise_level,
     resolve_batch_size,
-    resolve_patience,
     target_noise_levels,
 )
 from skmdn._training import (
-    ADAPTIVE_CUTS,
     EVAL_CHUNK,
     EpochBatches,
     History,
     TrainingData,
+    schedule,
     split_rows,
     train,
 )
@@ -741,14 +740,7 @@ def fit_module_network(
             trainer,
             data,
             [history],
-            max_iter=1 if incremental else config.max_iter,
-            tol=config.tol,
-            n_iter_no_change=resolve_patience(
-                config.n_iter_no_change, -(-n_train // batch_size)
-            ),
-            verbose=config.verbose,
-            stopping=not incremental,
-            lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+            **schedule(config, n_train, batch_size, incremental),
         )
     network.eval()
     state = ModuleNetworkState(

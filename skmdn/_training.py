@@ -42,6 +42,16 @@ PROGRESS_SECONDS = 1.0
 # (docs/evidence.rst and the sharp-conditional test in tests/test_recipe.py).
 LR_CUT_FACTOR = 5.0
 ADAPTIVE_CUTS = 2
+# learning_rate='constant' ends with a noise-free phase: when the stopping
+# rule would stop a network that trains with input noise (and early
+# stopping), its best weights are restored, the noise is switched off, its
+# step size is divided by FINAL_LR_FACTOR and it trains on with
+# FINAL_PATIENCE_SHARE of the patience; the validation score decides, as for
+# every epoch, whether the noise-free weights replace the best noisy ones.
+# The noise blurs p(y|x) by about |dy/dx| times its level, which sharp
+# conditionals cannot afford (docs/evidence.rst, tests/test_recipe.py).
+FINAL_PATIENCE_SHARE = 0.25
+FINAL_LR_FACTOR = 5.0
 
 
 @dataclass
@@ -376,8 +386,7 @@ class Progress:
     no progress is made, and to ``max_iter`` at most).
     """
 
-    def __init__(self, patience):
-        self.patience = patience
+    def __init__(self):
         self.start = self.last = time.perf_counter()
         self.printed = None  # the epoch last printed
 
@@ -393,20 +402,19 @@ class Progress:
             line += f", {len(histories)} networks"
         return line + f", {time.perf_counter() - self.start:.1f} s"
 
-    def update(self, histories, steps, epoch, max_iter, stopped):
-        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed."""
+    def update(self, histories, steps, epoch, max_iter, waits):
+        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed.
+
+        ``waits`` holds, per network still training, the epochs left if it
+        makes no more progress (None without a stopping rule).
+        """
         now = time.perf_counter()
         if self.printed is not None and now - self.last < PROGRESS_SECONDS:
             return
         per_epoch = (now - self.start) / epoch
         to_max = (max_iter - epoch) * per_epoch
         line = self._line(histories, steps)
-        if self.patience is not None:
-            waits = [
-                self.patience - h.no_improvement_count
-                for h, done in zip(histories, stopped, strict=True)
-                if not done
-            ]
+        if waits is not None:
             to_stop = max([0, *waits]) * per_epoch
             line += f", {min(to_stop, to_max):.0f} s left without progress"
         print(f"{line}, at most {to_max:.0f} s left")
@@ -429,6 +437,7 @@ def train(
     verbose,
     stopping=True,
     lr_cuts=0,
+    final_patience=None,
 ):
     """Run up to ``max_iter`` epochs of every network, with roll-back.
 
@@ -440,6 +449,14 @@ def train(
     ten times smaller step size. With early stopping, the parameters with the
     best validation score are restored at the end. Without ``stopping``
     (``partial_fit``), epochs are run unconditionally.
+
+    With ``final_patience`` (and early stopping), a network that the rule
+    would stop while it still trains with input noise enters a noise-free
+    final phase instead: its best weights are restored, its input noise is
+    switched off, its step size divided by ``FINAL_LR_FACTOR``, and it trains
+    on until ``final_patience`` epochs pass without progress. Its validation
+    score decides, as for every epoch, whether the noise-free weights replace
+    the best noisy ones.
 
     Returns
     -------
@@ -454,12 +471,22 @@ def train(
     best_params = params.clone() if early_stopping else None
     rollbacks = np.zeros(M, dtype=int)
     cuts_left = np.full(M, lr_cuts)
+    patience = np.full(M, n_iter_no_change, dtype=float)
+    final_phase = final_patience is not None and early_stopping
+    # the final phase's patience, for the networks still to enter it
+    final_left = np.array(
+        [
+            final_patience if final_phase and _has_input_noise(trainer, m) else 0
+            for m in range(M)
+        ],
+        dtype=float,
+    )
     epochs = np.zeros(M, dtype=int)
     stopped = np.zeros(M, dtype=bool)
     hit_max_iter = False
     status = None
     epoch = 0
-    progress = Progress(n_iter_no_change if stopping else None) if verbose else None
+    progress = Progress() if verbose else None
     try:
         while not stopped.all():
             snapshot = (params.clone(), trainer.optimizer.clone())
@@ -480,21 +507,35 @@ def train(
                 improved = history.update(loss, score, tol)
                 if early_stopping and improved:
                     best_params[m] = params[m]
-                if stopping and history.no_improvement_count > n_iter_no_change:
+                if stopping and history.no_improvement_count > patience[m]:
                     if cuts_left[m] > 0:
                         cuts_left[m] -= 1
                         history.no_improvement_count = 0
                         trainer.optimizer.lr[m] /= LR_CUT_FACTOR
-                        if trainer.input_noise is not None:
-                            trainer.input_noise[m] = 0.0
+                        _drop_input_noise(trainer, m)
+                    elif final_left[m] > 0:
+                        final_left[m] = 0
+                        history.no_improvement_count = 0
+                        params[m] = best_params[m]
+                        _drop_input_noise(trainer, m)
+                        trainer.optimizer.lr[m] /= FINAL_LR_FACTOR
+                        patience[m] = final_patience
+                        if verbose:
+                            print(
+                                f"Network {m}: noise-free final phase from the "
+                                f"best epoch, learning rate "
+                                f"{trainer.optimizer.lr[m]:.3g}"
+                            )
                     else:
                         stopped[m] = True
                 if epochs[m] >= max_iter and not stopped[m]:
                     stopped[m] = hit_max_iter = True
             if progress is not None:
-                progress.update(
-                    histories, trainer.optimizer.t, epoch, max_iter, stopped
-                )
+                waits = None
+                if stopping:  # epochs left without progress, later phases included
+                    left = patience - _counts(histories) + cuts_left * n_iter_no_change
+                    waits = list((left + final_left)[~stopped])
+                progress.update(histories, trainer.optimizer.t, epoch, max_iter, waits)
     except KeyboardInterrupt:
         status = "interrupted"
     if progress is not None:
@@ -504,6 +545,21 @@ def train(
     if status is None:
         status = "max_iter" if hit_max_iter and stopping else "converged"
     return status
+
+
+def _counts(histories):
+    """Each network's epochs without progress so far, shape (M,)."""
+    return np.array([h.no_improvement_count for h in histories], dtype=float)
+
+
+def _has_input_noise(trainer, m):
+    return trainer.input_noise is not None and bool(trainer.input_noise[m] > 0)
+
+
+def _drop_input_noise(trainer, m):
+    """Switch network ``m``'s input noise off."""
+    if trainer.input_noise is not None:
+        trainer.input_noise[m] = 0.0
 
 
 def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
@@ -564,6 +620,27 @@ class TrainingConfig:
     input_noise: object  # float or 'auto'
     target_noise: object  # float or 'auto'
     verbose: bool
+
+
+def schedule(config, n_train, batch_size, incremental):
+    """Return the stopping rule and step-size schedule of :func:`train`, as keywords."""
+    patience = resolve_patience(config.n_iter_no_change, -(-n_train // batch_size))
+    final_patience = None
+    if (
+        FINAL_PATIENCE_SHARE is not None
+        and config.learning_rate == "constant"
+        and math.isfinite(patience)
+    ):
+        final_patience = max(1, math.ceil(FINAL_PATIENCE_SHARE * patience))
+    return {
+        "max_iter": 1 if incremental else config.max_iter,
+        "tol": config.tol,
+        "n_iter_no_change": patience,
+        "verbose": config.verbose,
+        "stopping": not incremental,
+        "lr_cuts": ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+        "final_patience": final_patience,
+    }
 
 
 def split_rows(X, Y, w, config, seeds, early_stopping):
@@ -671,14 +748,7 @@ def fit_networks(
         trainer,
         TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
         histories,
-        max_iter=1 if incremental else config.max_iter,
-        tol=config.tol,
-        n_iter_no_change=resolve_patience(
-            config.n_iter_no_change, -(-n_train // batch_size)
-        ),
-        verbose=config.verbose,
-        stopping=not incremental,
-        lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+        **schedule(config, n_train, batch_size, incremental),
     )
     states = [
         NetworkState(

@@ -7,7 +7,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
+import skmdn._module
 import skmdn._preprocessing
 import skmdn._training
 from skmdn import MDNRegressor
@@ -24,21 +26,40 @@ def test_auto_patience_counts_optimiser_steps():
     assert resolve_patience(np.inf, 3) == np.inf
 
 
-def _fit_recording(monkeypatch, **params):
+class Tanh8(nn.Module):
+    def __init__(self, n_features):
+        super().__init__()
+        self.layer = nn.Linear(n_features, 8)
+
+    def forward(self, x):
+        return torch.tanh(self.layer(x))
+
+
+def _fit_recording(monkeypatch, fit=None, **params):
+    """Fit, recording per epoch the step size, the input noise, the weights."""
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, size=(300, 1))
     y = X[:, 0] + 0.1 * rng.normal(size=300)
     seen = []
-    real = skmdn._training.Trainer.run_epoch
+    trainer = (
+        skmdn._module.ModuleTrainer
+        if params.get("module") is not None
+        else skmdn._training.Trainer
+    )
+    real = trainer.run_epoch
 
     def recording(self, data):
         noise = self.input_noise
         seen.append(
-            (self.optimizer.lr.copy(), None if noise is None else float(noise[0]))
+            (
+                np.array([self.optimizer.lr[0]]),
+                None if noise is None else float(noise[0]),
+                self.params[0].clone(),
+            )
         )
         return real(self, data)
 
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", recording)
+    monkeypatch.setattr(trainer, "run_epoch", recording)
     params = {
         "n_networks": 1,
         "n_components": 2,
@@ -49,7 +70,11 @@ def _fit_recording(monkeypatch, **params):
         "random_state": 0,
         **params,
     }
-    est = MDNRegressor(**params).fit(X, y)
+    est = MDNRegressor(**params)
+    if fit is None:
+        est.fit(X, y)
+    else:
+        fit(est, X, y)
     return est, seen
 
 
@@ -58,22 +83,99 @@ def test_adaptive_schedule_cuts_twice_then_stops_and_drops_the_noise(monkeypatch
     # the first epoch improves on nothing; 3 epochs without progress, a cut;
     # 3 more, a cut; 3 more, stop
     assert est.n_iter_ == 10
-    rates = [float(lr[0]) for lr, _ in seen]
+    rates = [float(lr[0]) for lr, _, _ in seen]
     assert rates == pytest.approx([1e-3] * 4 + [2e-4] * 3 + [4e-5] * 3)
-    noise = [level for _, level in seen]
+    noise = [level for _, level, _ in seen]
     assert noise == [0.1] * 4 + [0.0] * 6
 
 
-def test_constant_schedule_stops_at_the_first_plateau(monkeypatch):
-    est, seen = _fit_recording(monkeypatch, learning_rate="constant")
-    assert est.n_iter_ == 4
-    assert [float(lr[0]) for lr, _ in seen] == [1e-3] * 4
+@pytest.mark.parametrize("module", [None, Tanh8])
+def test_constant_schedule_ends_with_a_noise_free_phase(monkeypatch, module):
+    est, seen = _fit_recording(
+        monkeypatch, learning_rate="constant", n_iter_no_change=4, module=module
+    )
+    # the first epoch is the best; 5 epochs without progress, then the best
+    # weights come back, the noise goes and the step size is cut, for a
+    # quarter of the patience (1 epoch): 2 more epochs without progress
+    assert est.n_iter_ == 8
+    rates = [float(lr[0]) for lr, _, _ in seen]
+    factor = skmdn._training.FINAL_LR_FACTOR
+    assert rates == pytest.approx([1e-3] * 6 + [1e-3 / factor] * 2)
+    assert [level for _, level, _ in seen] == [0.1] * 6 + [0.0] * 2
+    # the noise-free phase starts from the weights of the best noisy epoch
+    best = int(np.argmax(est.validation_scores_[:6]))
+    torch.testing.assert_close(seen[6][2], seen[best + 1][2], rtol=0, atol=0)
 
 
-def test_intervals_are_sharp_where_the_noise_vanishes():
+def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
+    monkeypatch, capsys
+):
+    waits = []
+    real = skmdn._training.Progress.update
+
+    def recording(self, histories, steps, epoch, max_iter, left):
+        waits.append([float(w) for w in left])
+        return real(self, histories, steps, epoch, max_iter, left)
+
+    monkeypatch.setattr(skmdn._training.Progress, "update", recording)
+    _fit_recording(monkeypatch, n_iter_no_change=4, verbose=True)
+    out = capsys.readouterr().out
+    assert out.count("Network 0: noise-free final phase") == 1
+    assert "learning rate 0.0002" in out
+    # epochs left without progress: the noisy phase's, plus the final phase's
+    # one epoch until it starts; the last epoch stops the network
+    assert waits == [[5], [4], [3], [2], [1], [1], [0], []]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"input_noise": 0.0},  # nothing to switch off
+        {"early_stopping": False},  # nothing to validate the switch on
+        {"n_iter_no_change": np.inf, "max_iter": 5},
+    ],
+)
+def test_constant_schedule_stops_at_the_first_plateau_otherwise(monkeypatch, params):
+    params = {"learning_rate": "constant", **params}
+    est, seen = _fit_recording(monkeypatch, **params)
+    expected = params.get("max_iter", 4)
+    assert est.n_iter_ == expected
+    assert [float(lr[0]) for lr, _, _ in seen] == [1e-3] * expected
+    noise = params.get("input_noise", 0.1)
+    assert [level or 0.0 for _, level, _ in seen] == [noise] * expected
+
+
+def test_warm_start_and_partial_fit_train_with_the_noise(monkeypatch):
+    # a warm start trains with the noise again, then its own noise-free phase
+    def fit_twice(est, X, y):
+        est.fit(X, y)
+        est.set_params(warm_start=True).fit(X, y)
+
+    est, seen = _fit_recording(monkeypatch, fit=fit_twice, n_iter_no_change=4)
+    # every epoch of the second fit counts as no progress: 5 epochs, then 2
+    noise = [level for _, level, _ in seen]
+    assert noise == [0.1] * 6 + [0.0] * 2 + [0.1] * 5 + [0.0] * 2
+    # its noise-free phase starts from the best weights so far: its initial
+    # ones (the first fit's best) or those of a better noisy epoch
+    scores = est.validation_scores_
+    best = int(np.argmax([max(scores[:8]), *scores[8:13]]))
+    torch.testing.assert_close(seen[13][2], seen[8 + best][2], rtol=0, atol=0)
+
+    # partial_fit: no held-out data, so every epoch trains with the noise
+    def three_epochs(est, X, y):
+        for _ in range(3):
+            est.partial_fit(X, y)
+
+    _, seen = _fit_recording(monkeypatch, fit=three_epochs, n_iter_no_change=1)
+    assert [level for _, level, _ in seen] == [0.1] * 3
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "adaptive"])
+def test_intervals_are_sharp_where_the_noise_vanishes(learning_rate):
     # the noise is 0.002 for x < 0: input noise at a fixed share of the rule
     # of thumb blurs it by |dy/dx| x noise, and 80% intervals covered 100%;
-    # the adaptive schedule switches the noise off for its last phases
+    # both schedules switch the noise off for their last phase
     def make(n, seed):
         rng = np.random.RandomState(seed)
         x = rng.uniform(-1, 1, size=n)
@@ -84,9 +186,9 @@ def test_intervals_are_sharp_where_the_noise_vanishes():
     Xt, yt = make(4000, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = MDNRegressor(n_networks=1, learning_rate="adaptive", random_state=0).fit(
-            X, y
-        )
+        est = MDNRegressor(
+            n_networks=1, learning_rate=learning_rate, random_state=0
+        ).fit(X, y)
     lo, hi = est.predict_interval(Xt, 0.8)
     inside = (yt >= lo) & (yt <= hi)
     sharp = Xt[:, 0] < 0
