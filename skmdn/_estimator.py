@@ -190,10 +190,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     n_iter_no_change : int, np.inf or 'auto', default='auto'
         Epochs without progress before training stops (or, with
         ``learning_rate='adaptive'``, the step size is cut). 'auto' waits
-        about 7,000 optimiser steps, in whole epochs, clipped to [10, 200]:
-        200 epochs up to about 35,000 rows, where small data sets need them,
-        and fewer beyond, where the model learns enough per epoch (20 epochs
-        at 100,000 rows). ``np.inf`` always runs ``max_iter`` epochs.
+        while about 500,000 training rows pass, in whole epochs, clipped to
+        [10, 200]: 200 epochs up to 2,500 training rows, where small data
+        sets need them, and fewer beyond, where the model learns enough per
+        epoch (56 epochs at 10,000 rows, 10 from 50,000). ``np.inf`` always
+        runs ``max_iter`` epochs.
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the data, stop on its

@@ -622,9 +622,9 @@ class TrainingConfig:
     verbose: bool
 
 
-def schedule(config, n_train, batch_size, incremental):
+def schedule(config, n_train, incremental):
     """Return the stopping rule and step-size schedule of :func:`train`, as keywords."""
-    patience = resolve_patience(config.n_iter_no_change, -(-n_train // batch_size))
+    patience = resolve_patience(config.n_iter_no_change, n_train)
     final_patience = None
     if (
         FINAL_PATIENCE_SHARE is not None
@@ -748,7 +748,7 @@ def fit_networks(
         trainer,
         TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
         histories,
-        **schedule(config, n_train, batch_size, incremental),
+        **schedule(config, n_train, incremental),
     )
     states = [
         NetworkState(

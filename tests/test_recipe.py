@@ -16,12 +16,14 @@ from skmdn import MDNRegressor
 from skmdn._preprocessing import resolve_patience
 
 
-def test_auto_patience_counts_optimiser_steps():
-    steps = skmdn._preprocessing.PATIENCE_STEPS
-    assert resolve_patience("auto", steps // 10) == 10
-    assert resolve_patience("auto", steps // 50) == 50
+def test_auto_patience_counts_training_rows():
+    rows = skmdn._preprocessing.PATIENCE_ROWS
+    assert resolve_patience("auto", rows // 10) == 10
+    assert resolve_patience("auto", rows // 50) == 50
+    assert resolve_patience("auto", 9_000) == 56  # 10,000 rows, 10% held out
     assert resolve_patience("auto", 1) == skmdn._preprocessing.MAX_PATIENCE
-    assert resolve_patience("auto", 10 * steps) == skmdn._preprocessing.MIN_PATIENCE
+    assert resolve_patience("auto", 2_500) == skmdn._preprocessing.MAX_PATIENCE
+    assert resolve_patience("auto", 10 * rows) == skmdn._preprocessing.MIN_PATIENCE
     assert resolve_patience(7, 3) == 7
     assert resolve_patience(np.inf, 3) == np.inf
 
