@@ -273,9 +273,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         only and for the duration of the call, so torch's global setting is
         untouched and fits in other threads are unaffected. One thread is
         the default because these models are small: a second core made a
-        10,000-row fit 1.2 times faster when it was free, and 50 times
-        slower when another process held it (OpenMP threads spin-wait); see
-        the "Performance" page.
+        10,000-row fit 1.2 to 1.3 times faster when it was free, and 1.5 to
+        50 times slower when other processes held the cores (OpenMP threads
+        spin-wait); see the "Performance" page.
 
     Attributes
     ----------
