@@ -319,11 +319,7 @@ def scaling_point(n, n_components=K, D=1, epochs=(1, 3), covariance_type="diagon
             early_stopping=False,
             random_state=0,
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            est.fit(X, y)
-            return time.perf_counter() - start
+        return _timed(lambda: est.fit(X, y))
 
     fit_time(epochs[0])  # warm-up
     per_epoch = (fit_time(epochs[1]) - fit_time(epochs[0])) / (epochs[1] - epochs[0])
@@ -347,11 +343,13 @@ def per_epoch(fit_time, epochs=(1, 3), repeats=2):
     return best
 
 
-def _timed(fit):
+def _timed(func):
+    """Seconds of one call of ``func``, its warnings silenced, after a collection."""
+    gc.collect()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
-        fit()
+        func()
         return time.perf_counter() - start
 
 
@@ -538,13 +536,6 @@ def bench_solvers(n, n_components=10):
                 }
             )
     return rows
-
-
-def _timed(func):
-    gc.collect()
-    start = time.perf_counter()
-    func()
-    return time.perf_counter() - start
 
 
 def bench_ensemble_mode(n_rows=4000):

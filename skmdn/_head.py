@@ -21,6 +21,7 @@ and scales or Cholesky factors.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -136,6 +137,19 @@ def _nll_and_logit_grad(logits, sq, log_det, coef, D, grad_logits):
     return loss, exp_j
 
 
+@functools.lru_cache
+def _strict_lower(D):
+    """Return the entries below the diagonal of a ``D x D`` factor, in output order.
+
+    Returns their rows and columns (row by row: ``(1, 0), (2, 0), (2, 1),
+    ...``), and for each column ``d`` the output positions of ``(j, d)``,
+    ``j > d``: lists, computed once per ``D`` (the training step reads them).
+    """
+    rows, cols = (a.tolist() for a in np.tril_indices(D, -1))
+    column = [[j * (j - 1) // 2 + d for j in range(d + 1, D)] for d in range(D)]
+    return rows, cols, column
+
+
 def _sum_targets(a):
     """Sum ``(..., K, D, n)`` over the targets; a view when ``D == 1``."""
     return a.squeeze(-2) if a.shape[-2] == 1 else a.sum(-2)
@@ -238,11 +252,12 @@ class MixtureHead:
             geometric mean over the targets; full: a diagonal factor).
         """
         K = self.n_components
-        raw = inverse_softplus(np.asarray(scale, dtype=np.float64) - self.min_scale)
-        return np.concatenate([np.zeros(K), np.ravel(loc), self._init_raw(raw)])
+        scale = np.asarray(scale, dtype=np.float64)
+        return np.concatenate([np.zeros(K), np.ravel(loc), self._init_raw(scale)])
 
-    def _init_raw(self, raw):
-        return raw.ravel()
+    def _init_raw(self, scale):
+        """Raw covariance outputs (flat) that the transform maps to ``scale``."""
+        return inverse_softplus(scale - self.min_scale).ravel()
 
     def reexpress_outputs(
         self, coefs, intercepts, old_loc, old_scale, new_loc, new_scale
@@ -378,11 +393,9 @@ class SphericalHead(MixtureHead):
             return scale.unsqueeze(-1).expand(*lead, self.n_outputs)
         return np.broadcast_to(scale[..., None], (*lead, self.n_outputs))
 
-    def _init_raw(self, raw):
-        # the geometric mean of the scales, through the same transform
-        scale = softplus(raw) + self.min_scale
-        mean = np.exp(np.log(scale).mean(-1))
-        return inverse_softplus(mean - self.min_scale)
+    def _init_raw(self, scale):
+        # the geometric mean of each component's scales
+        return super()._init_raw(np.exp(np.log(scale).mean(-1)))
 
     def _reexpress_raw(self, W, b, first, ratio):
         b[first : first + self.n_components] += np.log(ratio).mean()
@@ -429,27 +442,23 @@ class FullHead(MixtureHead):
         D = self.n_outputs
         return D * (D + 1) // 2
 
-    @property
-    def _below(self):
-        """Row and column of each entry below the diagonal, in the output order."""
-        rows, cols = np.tril_indices(self.n_outputs, -1)
-        return rows.tolist(), cols.tolist()
-
     def _cov(self, raw, softplus_):
         K, D = self.n_components, self.n_outputs
         lead = raw.shape[:-1]
         diag = softplus_(raw[..., : K * D].reshape(*lead, K, D)) + self.min_scale
         off = raw[..., K * D :].reshape(*lead, K, D * (D - 1) // 2)
-        return _tril_from(diag, off, *self._below)
+        rows, cols, _ = _strict_lower(D)
+        return _tril_from(diag, off, rows, cols)
 
-    def _init_raw(self, raw):
+    def _init_raw(self, scale):
         K, D = self.n_components, self.n_outputs
-        return np.concatenate([raw.ravel(), np.zeros(K * D * (D - 1) // 2)])
+        diagonal = super()._init_raw(scale)
+        return np.concatenate([diagonal, np.zeros(K * D * (D - 1) // 2)])
 
     def _reexpress_raw(self, W, b, first, ratio):
         K, D = self.n_components, self.n_outputs
         super()._reexpress_raw(W, b, first, ratio)
-        rows, _ = self._below
+        rows, _, _ = _strict_lower(D)
         off_cols = first + K * D + np.arange(K * len(rows))
         per_col = np.tile(ratio[rows], K)  # row d of the factor scales by r_d
         W[:, off_cols] *= per_col
@@ -477,12 +486,12 @@ class FullHead(MixtureHead):
         raw_diag, off, inv, z = state
         K, D = self.n_components, self.n_outputs
         lead, n = g.shape[:-2], g.shape[-1]
+        rows, cols, column = _strict_lower(D)
         v = torch.empty_like(z)
         for d in reversed(range(D)):  # back substitution, v = L^{-T} z
             acc = z[..., d, :]
             if d < D - 1:
-                below = [j * (j - 1) // 2 + d for j in range(d + 1, D)]  # (j, d)
-                acc = acc - (off[..., below, :] * v[..., d + 1 :, :]).sum(-2)
+                acc = acc - (off[..., column[d], :] * v[..., d + 1 :, :]).sum(-2)
             torch.mul(acc, inv[..., d, :], out=v[..., d, :])
         g = g.view(*lead, K, 1, n)
         torch.mul(g, v, out=grad_loc).neg_()
@@ -492,7 +501,6 @@ class FullHead(MixtureHead):
         vz = (v * z).sub_(inv).mul_(torch.sigmoid(raw_diag))
         torch.mul(g, vz, out=grad_diag).neg_()
         if D > 1:
-            rows, cols = self._below
             grad_off = grad_raw[..., KD:, :].view(*lead, K, len(rows), n)
             torch.mul(v[..., rows, :], z[..., cols, :], out=grad_off)
             grad_off.mul_(g).neg_()

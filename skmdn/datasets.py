@@ -44,16 +44,22 @@ SMOOTH_HALF_WIDTH = 10.5
 _QUADRATURE_CHUNK = 2**22
 
 
-def _check_xy(X, y):
+def _check_x(X):
+    """Return the inputs ``x`` of a one-column ``X``, as a 1-D float array."""
     X = check_array(X, dtype=np.float64, input_name="X")
     if X.shape[1] != 1:
         raise ValueError(f"X must have exactly one column; got shape {X.shape}.")
+    return X[:, 0]
+
+
+def _check_xy(X, y):
+    x = _check_x(X)
     y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
-    if y.shape[0] != X.shape[0]:
+    if y.shape[0] != x.shape[0]:
         raise ValueError(
-            f"X and y have different numbers of rows: {X.shape[0]} and {y.shape[0]}."
+            f"X and y have different numbers of rows: {x.shape[0]} and {y.shape[0]}."
         )
-    return X[:, 0], y
+    return x, y
 
 
 def _check_noise(noise):
@@ -450,10 +456,7 @@ def correlated_targets_params(X, *, noise=1.0):
         Within-component correlation of the two targets.
     """
     noise = _check_noise(noise)
-    X = check_array(X, dtype=np.float64, input_name="X")
-    if X.shape[1] != 1:
-        raise ValueError(f"X must have exactly one column; got shape {X.shape}.")
-    x = X[:, 0]
+    x = _check_x(X)
     n = x.shape[0]
     t = np.clip((x + 1.0) / 2.0, 0.0, 1.0)
     wave = np.sin(np.pi * x)
