@@ -67,6 +67,27 @@ class AdamState:
             self.beta2,
         )
 
+    def take(self, rows):
+        """Return a copy of the state of the networks ``rows`` (an index array)."""
+        index = torch.as_tensor(rows, device=self.m.device)
+        return AdamState(
+            self.lr[rows].copy(),
+            self.m.index_select(0, index),
+            self.v.index_select(0, index),
+            self.t,
+            self.beta1,
+            self.beta2,
+            self.eps,
+        )
+
+    def put(self, rows, other):
+        """Write back the state of :meth:`take`'s ``rows`` after it stepped."""
+        index = torch.as_tensor(rows, device=self.m.device)
+        self.m.index_copy_(0, index, other.m)
+        self.v.index_copy_(0, index, other.v)
+        self.lr[rows] = other.lr
+        self.t = other.t
+
     def restore_row(self, other, i):
         """Copy network ``i``'s moments and step size from ``other``."""
         self.m[i] = other.m[i]

@@ -142,7 +142,7 @@ def test_warm_start_takes_the_new_parameters():
     X = rng.normal(size=(200, 2))
     y = X[:, 0] + 0.1 * rng.normal(size=200)
     est = _fit(_est(warm_start=True, max_iter=3, early_stopping=False), X, y)
-    assert est._networks[0].optimizer["lr"] == pytest.approx(1e-3)
+    assert est._networks[0].optimizer["lr"] == pytest.approx(est.learning_rate_init)
     t0 = est.t_
     est.set_params(learning_rate_init=0.1, batch_size=50, max_iter=2)
     _fit(est, X, y)

@@ -1,6 +1,7 @@
 """The training recipe: patience in steps, the adaptive schedule, noise that
 does not blur sharp conditionals, scoped threads."""
 
+import math
 import threading
 import warnings
 
@@ -16,16 +17,19 @@ from skmdn import MDNRegressor
 from skmdn._preprocessing import resolve_patience
 
 
-def test_auto_patience_counts_training_rows():
-    rows = skmdn._preprocessing.PATIENCE_ROWS
-    assert resolve_patience("auto", rows // 10) == 10
-    assert resolve_patience("auto", rows // 50) == 50
-    assert resolve_patience("auto", 9_000) == 56  # 10,000 rows, 10% held out
-    assert resolve_patience("auto", 1) == skmdn._preprocessing.MAX_PATIENCE
-    assert resolve_patience("auto", 2_500) == skmdn._preprocessing.MAX_PATIENCE
-    assert resolve_patience("auto", 10 * rows) == skmdn._preprocessing.MIN_PATIENCE
-    assert resolve_patience(7, 3) == 7
-    assert resolve_patience(np.inf, 3) == np.inf
+def test_auto_patience_counts_optimiser_steps():
+    steps = skmdn._preprocessing.PATIENCE_STEPS
+    # one step per epoch: the patience is the step count, within the clip
+    assert resolve_patience("auto", 100, 100) == skmdn._preprocessing.MAX_PATIENCE
+    assert resolve_patience("auto", 100 * (steps // 20), 100) == 20
+    # 10,000 rows, 10% held out: 36 batches of 256 rows, about 2,000 steps
+    assert resolve_patience("auto", 9_000, 256) == 56
+    # yacht (246 training rows, 8 batches of 32) keeps the 200 epochs it needs
+    assert resolve_patience("auto", 246, 32) == skmdn._preprocessing.MAX_PATIENCE
+    assert resolve_patience("auto", 800, 32) == -(-steps // 25)
+    assert resolve_patience("auto", 10**7, 256) == skmdn._preprocessing.MIN_PATIENCE
+    assert resolve_patience(7, 3, 1) == 7
+    assert resolve_patience(np.inf, 3, 1) == np.inf
 
 
 class Tanh8(nn.Module):
@@ -35,6 +39,11 @@ class Tanh8(nn.Module):
 
     def forward(self, x):
         return torch.tanh(self.layer(x))
+
+
+# the default step size, and the final phase's epochs at a patience of 4
+LR0 = MDNRegressor().learning_rate_init
+FINAL = math.ceil(skmdn._training.FINAL_PATIENCE_SHARE * 4)
 
 
 def _fit_recording(monkeypatch, fit=None, **params):
@@ -86,7 +95,8 @@ def test_adaptive_schedule_cuts_twice_then_stops_and_drops_the_noise(monkeypatch
     # 3 more, a cut; 3 more, stop
     assert est.n_iter_ == 10
     rates = [float(lr[0]) for lr, _, _ in seen]
-    assert rates == pytest.approx([1e-3] * 4 + [2e-4] * 3 + [4e-5] * 3)
+    cut = skmdn._training.LR_CUT_FACTOR
+    assert rates == pytest.approx([LR0] * 4 + [LR0 / cut] * 3 + [LR0 / cut**2] * 3)
     noise = [level for _, level, _ in seen]
     assert noise == [0.1] * 4 + [0.0] * 6
 
@@ -98,12 +108,12 @@ def test_constant_schedule_ends_with_a_noise_free_phase(monkeypatch, module):
     )
     # the first epoch is the best; 5 epochs without progress, then the best
     # weights come back, the noise goes and the step size is cut, for a
-    # quarter of the patience (1 epoch): 2 more epochs without progress
-    assert est.n_iter_ == 8
+    # share of the patience (FINAL epochs): FINAL + 1 more without progress
+    assert est.n_iter_ == 6 + FINAL + 1
     rates = [float(lr[0]) for lr, _, _ in seen]
     factor = skmdn._training.FINAL_LR_FACTOR
-    assert rates == pytest.approx([1e-3] * 6 + [1e-3 / factor] * 2)
-    assert [level for _, level, _ in seen] == [0.1] * 6 + [0.0] * 2
+    assert rates == pytest.approx([LR0] * 6 + [LR0 / factor] * (FINAL + 1))
+    assert [level for _, level, _ in seen] == [0.1] * 6 + [0.0] * (FINAL + 1)
     # the noise-free phase starts from the weights of the best noisy epoch
     best = int(np.argmax(est.validation_scores_[:6]))
     torch.testing.assert_close(seen[6][2], seen[best + 1][2], rtol=0, atol=0)
@@ -123,10 +133,12 @@ def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
     _fit_recording(monkeypatch, n_iter_no_change=4, verbose=True)
     out = capsys.readouterr().out
     assert out.count("Network 0: noise-free final phase") == 1
-    assert "learning rate 0.0002" in out
+    factor = skmdn._training.FINAL_LR_FACTOR
+    assert f"learning rate {LR0 / factor:.3g}" in out
     # epochs left without progress: the noisy phase's, plus the final phase's
-    # one epoch until it starts; the last epoch stops the network
-    assert waits == [[5], [4], [3], [2], [1], [1], [0], []]
+    # FINAL epochs until it starts; the last epoch stops the network
+    noisy = [[4 + FINAL - i] for i in range(5)]
+    assert waits == noisy + [[FINAL - i] for i in range(FINAL + 1)] + [[]]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -143,7 +155,7 @@ def test_constant_schedule_stops_at_the_first_plateau_otherwise(monkeypatch, par
     est, seen = _fit_recording(monkeypatch, **params)
     expected = params.get("max_iter", 4)
     assert est.n_iter_ == expected
-    assert [float(lr[0]) for lr, _, _ in seen] == [1e-3] * expected
+    assert [float(lr[0]) for lr, _, _ in seen] == [LR0] * expected
     noise = params.get("input_noise", 0.1)
     assert [level or 0.0 for _, level, _ in seen] == [noise] * expected
 
@@ -155,14 +167,18 @@ def test_warm_start_and_partial_fit_train_with_the_noise(monkeypatch):
         est.set_params(warm_start=True).fit(X, y)
 
     est, seen = _fit_recording(monkeypatch, fit=fit_twice, n_iter_no_change=4)
-    # every epoch of the second fit counts as no progress: 5 epochs, then 2
+    # every epoch of the second fit counts as no progress: 5 epochs, then
+    # FINAL + 1
     noise = [level for _, level, _ in seen]
-    assert noise == [0.1] * 6 + [0.0] * 2 + [0.1] * 5 + [0.0] * 2
+    first = 6 + FINAL + 1
+    assert noise == [0.1] * 6 + [0.0] * (FINAL + 1) + [0.1] * 5 + [0.0] * (FINAL + 1)
     # its noise-free phase starts from the best weights so far: its initial
     # ones (the first fit's best) or those of a better noisy epoch
     scores = est.validation_scores_
-    best = int(np.argmax([max(scores[:8]), *scores[8:13]]))
-    torch.testing.assert_close(seen[13][2], seen[8 + best][2], rtol=0, atol=0)
+    best = int(np.argmax([max(scores[:first]), *scores[first : first + 5]]))
+    torch.testing.assert_close(
+        seen[first + 5][2], seen[first + best][2], rtol=0, atol=0
+    )
 
     # partial_fit: no held-out data, so every epoch trains with the noise
     def three_epochs(est, X, y):
