@@ -314,8 +314,8 @@ class Trainer:
 
         With every network active these are the trainer's own tensors. Once
         some have stopped, the active rows are copied out for the epoch (and
-        written back by :meth:`_write_back`): per step, only they are
-        computed and updated, and a single one runs the unbatched kernels.
+        written back at the end of :meth:`run_epoch`): per step, only they
+        are computed and updated, and a single one runs the unbatched kernels.
         """
         M = self.params.shape[0]
         rows = np.flatnonzero(self.active)
