@@ -740,7 +740,7 @@ def fit_module_network(
             trainer,
             data,
             [history],
-            **schedule(config, n_train, incremental),
+            **schedule(config, n_train, batch_size, incremental),
         )
     network.eval()
     state = ModuleNetworkState(

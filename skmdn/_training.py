@@ -304,9 +304,8 @@ class Trainer:
         self._layers = trunk.unflatten(params[0] if single else params)
         self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
 
-    def penalty(self, params=None):
+    def penalty(self, params):
         """``0.5 * sum(W**2)`` of each network (row of ``params``), shape (M,)."""
-        params = self.params if params is None else params
         return 0.5 * (params * params * self._mask).sum(1)
 
     def _working_set(self):
@@ -344,7 +343,7 @@ class Trainer:
         device = data.X.device
         batches = EpochBatches(self, data)
         index, params, grad, optimizer, layers, grad_layers = self._working_set()
-        active = slice(None) if index is None else index.cpu().numpy()
+        active = slice(None) if index is None else np.flatnonzero(self.active)
         k = params.shape[0]
         single = k == 1
         total = torch.zeros(k, dtype=torch.float64, device=device)
@@ -647,9 +646,8 @@ class TrainingConfig:
     verbose: bool
 
 
-def schedule(config, n_train, incremental):
+def schedule(config, n_train, batch_size, incremental):
     """Return the stopping rule and step-size schedule of :func:`train`, as keywords."""
-    batch_size = resolve_batch_size(config.batch_size, n_train)
     patience = resolve_patience(config.n_iter_no_change, n_train, batch_size)
     final_patience = None
     if (
@@ -774,7 +772,7 @@ def fit_networks(
         trainer,
         TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
         histories,
-        **schedule(config, n_train, incremental),
+        **schedule(config, n_train, batch_size, incremental),
     )
     states = [
         NetworkState(
