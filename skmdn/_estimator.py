@@ -3,17 +3,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import warnings
-from dataclasses import replace
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import Bunch, check_array, check_random_state
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -25,10 +23,11 @@ from threadpoolctl import threadpool_limits
 from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
 from skmdn._head import COVARIANCE_TYPES, make_head
-from skmdn._module import ModuleNetworkState, ModuleTrunk, fit_module_network
-from skmdn._network import ACTIVATIONS, MLP
+from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation
 from skmdn._training import TrainingConfig, fit_networks
+from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
+from skmdn._views import DistributionViewsMixin
 
 # n_networks="auto": as many networks as cost about one network on
 # AUTO_ENSEMBLE_ROWS rows, at most AUTO_MAX_NETWORKS (small data sets gain
@@ -58,38 +57,7 @@ def _mean_curve(curves):
     ]
 
 
-def _is_dataframe(X):
-    """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
-    return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns")
-
-
-def _to_pandas(values, X, levels=None, level_name=None, name=None):
-    """Quantile or interval ``values`` as pandas, indexed like the DataFrame ``X``.
-
-    ``values`` of shape (n,) gives a Series called ``name``; (n, D) a
-    DataFrame with one column per target (``0 .. D - 1``, named ``target``);
-    (n, L) a DataFrame with one column per level of ``levels`` (named
-    ``level_name``); (n, L, D) a DataFrame with (target, level) columns.
-    """
-    import pandas as pd
-
-    if levels is None:
-        if values.ndim == 1:
-            return pd.Series(values, index=X.index, name=name)
-        columns = pd.RangeIndex(values.shape[1], name="target")
-        return pd.DataFrame(values, index=X.index, columns=columns)
-    levels = pd.Index(np.asarray(levels, dtype=np.float64), name=level_name)
-    if values.ndim == 2:
-        return pd.DataFrame(values, index=X.index, columns=levels)
-    n, L, D = values.shape
-    columns = pd.MultiIndex.from_product(
-        [pd.RangeIndex(D), levels], names=["target", level_name]
-    )
-    flat = values.transpose(0, 2, 1).reshape(n, D * L)
-    return pd.DataFrame(flat, index=X.index, columns=columns)
-
-
-class MDNRegressor(RegressorMixin, BaseEstimator):
+class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
     """Mixture density network regressor.
 
     A feed-forward network maps each input ``x`` to the parameters of a
@@ -424,7 +392,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
-        "device": [str, torch.device],
+        "device": [*DEVICE_TYPES],
         "n_jobs": [Integral, None],
     }
 
@@ -634,8 +602,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             if incremental:
                 # running statistics: later chunks move the standardisation,
                 # and every network is re-expressed in the new units
-                if not isinstance(trunk, ModuleTrunk):
-                    # a module's first layer cannot be re-expressed in general
+                if trunk.reexpresses_inputs:
                     x_scaler = x_scaler.updated(X, sample_weight)
                 y_scaler = y_scaler.updated(Y, sample_weight)
                 previous = [
@@ -701,17 +668,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             n_outputs=n_outputs,
             min_scale=float(self.min_scale),
         )
-        if self.module is not None:
-            return ModuleTrunk.from_params(
-                self.module, self.module_params, n_features
-            ), head
-        if self.module_params:
-            raise ValueError("module_params is set but module is None.")
-        trunk = MLP(
+        trunk = make_trunk(
+            module=self.module,
+            module_params=self.module_params,
             n_features=n_features,
             hidden_layer_sizes=tuple(int(h) for h in hidden),
-            n_out=head.width,
             activation=self.activation,
+            n_out=head.width,
         )
         return trunk, head
 
@@ -741,35 +704,14 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     def _reexpressed(self, net, trunk, head, x_scaler, y_scaler):
         """``net`` with weights for new standardisations of the inputs and targets.
 
-        Exact for the inputs (the first layer is affine in them) and for the
-        component means; the component scales are re-expressed by a shift of
-        their raw outputs, which is exact where the softplus is exponential
-        (small scales) and a first-order approximation elsewhere.
+        See the trunk's ``reexpressed``: exact for the inputs and the component
+        means; the component scales are re-expressed by a shift of their raw
+        outputs, which is exact where the softplus is exponential (small
+        scales) and a first-order approximation elsewhere.
         """
-        old_x, old_y = self._x_scaler, self._y_scaler
-        if isinstance(trunk, ModuleTrunk):
-            return trunk.reexpressed(net, head, old_y, y_scaler)
-        coefs, intercepts = (
-            [c.copy() for c in net.coefs],
-            [b.copy() for b in net.intercepts],
+        return trunk.reexpressed(
+            net, head, self._x_scaler, self._y_scaler, x_scaler, y_scaler
         )
-        trunk.reexpress_inputs(
-            coefs,
-            intercepts,
-            old_x.location,
-            old_x.scale,
-            x_scaler.location,
-            x_scaler.scale,
-        )
-        head.reexpress_outputs(
-            coefs,
-            intercepts,
-            old_y.location,
-            old_y.scale,
-            y_scaler.location,
-            y_scaler.scale,
-        )
-        return replace(net, coefs=coefs, intercepts=intercepts)
 
     def _resolve_n_networks(self, n_samples):
         if self.n_networks != "auto":
@@ -816,27 +758,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             "incremental": incremental,
             "device": self.device,
         }
-        if isinstance(trunk, ModuleTrunk):
-            # a user's module trains by autograd, one network after another
-            networks, statuses = [], []
-            for m, prev in enumerate(previous):
-                if "interrupted" in statuses:
-                    if prev is None:
-                        break  # keep the networks trained before the interruption
-                    networks.append(prev)  # unchanged by this call
-                    continue
-                state, status = fit_module_network(
-                    trunk, head, *data, seeds=seeds[m], previous=prev, **kwargs
-                )
-                networks.append(state)
-                statuses.append(status)
-            status = next(
-                (s for s in ("interrupted", "max_iter") if s in statuses), "converged"
-            )
-        else:
-            networks, status = fit_networks(
-                trunk, head, *data, seeds=seeds, previous=previous, **kwargs
-            )
+        networks, status = fit_networks(
+            trunk, head, *data, seeds=seeds, previous=previous, **kwargs
+        )
         if status == "interrupted":
             warnings.warn(
                 "Training interrupted by the user; the best weights so far are kept.",
@@ -860,18 +784,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         networks = self._networks
         histories = [net.history for net in networks]
         self.n_networks_ = len(networks)
-        if isinstance(networks[0], ModuleNetworkState):
-            self.state_dicts_ = [dict(n.state_dict) for n in networks]
-            for name in ("coefs_", "intercepts_"):  # from an earlier MLP fit
-                self.__dict__.pop(name, None)
-        else:
-            self.coefs_ = [
-                np.stack(c) for c in zip(*(n.coefs for n in networks), strict=True)
-            ]
-            self.intercepts_ = [
-                np.stack(b) for b in zip(*(n.intercepts for n in networks), strict=True)
-            ]
-            self.__dict__.pop("state_dicts_", None)  # from an earlier module fit
+        public = self._trunk.public_attributes(networks)
+        for name in PUBLIC_NAMES:  # those of an earlier fit with another trunk
+            self.__dict__.pop(name, None)
+        self.__dict__.update(public)
         self.n_iter_ = max(h.n_iter for h in histories)
         self.t_ = max(n.optimizer["t"] for n in networks)
         self.networks_ = [
@@ -934,20 +850,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_X_predict(X)
-        if isinstance(self._trunk, ModuleTrunk):
-            Xs = self._x_scaler.transform(X, self._networks[0].dtype)
-            out = self._trunk.forward_numpy(self._networks, Xs, self.device)
-            return self._pooled(out)
-        Xs = self._x_scaler.transform(X, self.coefs_[0].dtype)
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if torch.device(self.device).type != "cpu":
-            out = self._trunk.forward_on_device(coefs, intercepts, Xs, self.device)
-        elif self.n_networks_ == 1:
-            out = self._trunk.forward_numpy(
-                [c[0] for c in coefs], [b[0] for b in intercepts], Xs
-            )[None]
-        else:  # numpy broadcasts over the leading network axis
-            out = self._trunk.forward_numpy(coefs, intercepts, Xs)
+        Xs = self._x_scaler.transform(X, self._trunk.dtype(self._networks))
+        out = self._trunk.outputs(self._networks, Xs, self.device)
         return self._pooled(out)
 
     def _pooled(self, out):
@@ -988,234 +892,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # valid by construction (softmax weights, positive finite scales)
         return MixtureDistribution._from_cov(weights, means, cov, self._y_ndim == 1)
 
-    def predict(self, X, return_std=False):
-        """Predict the conditional mean of the targets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        return_std : bool, default=False
-            Whether to also return the conditional standard deviation of each
-            target.
-
-        Returns
-        -------
-        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Conditional mean; 1-D when the model was fitted on 1-D ``y``.
-        y_std : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Conditional standard deviation. Only returned when ``return_std``
-            is True.
-        """
-        dist = self.predict_dist(X)
-        if return_std:
-            return dist.mean(), dist.std()
-        return dist.mean()
-
-    def predict_var(self, X):
-        """Predict the conditional variance of each target.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_var : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The variance of each target's marginal (law of total variance
-            over the components), in squared target units; the square of the
-            ``y_std`` of ``predict(X, return_std=True)``.
-        """
-        return self.predict_dist(X).var()
-
-    def predict_quantiles(self, X, quantiles):
-        """Predict marginal quantiles of the targets, exactly (no sampling).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs. When ``X`` is a pandas DataFrame the result is a DataFrame
-            with the same index (see Returns).
-        quantiles : float or array-like of shape (n_quantiles,)
-            Probabilities in [0, 1], all computed in one call.
-
-        Returns
-        -------
-        y_quantiles : ndarray of shape (n_samples, n_quantiles) or \
-                (n_samples, n_quantiles, n_outputs), or DataFrame
-            ``y_quantiles[i, j]`` is the ``quantiles[j]`` quantile for input
-            ``i``; the target axis is present when the model was fitted on 2-D
-            ``y``. For a DataFrame ``X``, a DataFrame indexed like ``X`` whose
-            columns are the levels (an index named ``quantile``), or for 2-D
-            ``y`` a (``target``, ``quantile``) MultiIndex with targets
-            numbered from 0, as skpro's ``predict_quantiles``.
-
-        Raises
-        ------
-        ValueError
-            If ``quantiles`` is not a scalar or 1-D, or lies outside [0, 1].
-        """
-        q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
-        if q.ndim != 1:
-            raise ValueError(f"quantiles must be a scalar or 1-D; got shape {q.shape}.")
-        out = self.predict_dist(X).quantiles(q)
-        if _is_dataframe(X):
-            return _to_pandas(out, X, levels=q, level_name="quantile")
-        return out
-
-    def predict_interval(self, X, confidence=0.9):
-        """Predict equal-tailed intervals of each target's conditional distribution.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs. When ``X`` is a pandas DataFrame the bounds are pandas
-            objects with the same index (see Returns).
-        confidence : float or array-like of shape (n_levels,), default=0.9
-            Probability mass inside each interval; a sequence computes every
-            level in one call.
-
-        Returns
-        -------
-        lower, upper : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The ``(1 - confidence) / 2`` and ``(1 + confidence) / 2``
-            quantiles. For a sequence of levels, of shape (n_samples,
-            n_levels) or (n_samples, n_levels, n_outputs). For a DataFrame
-            ``X``, pandas indexed like ``X``: a Series named ``lower`` or
-            ``upper`` (one level, one target), else a DataFrame whose columns
-            are the targets (``target``, from 0), the levels (``confidence``)
-            or both (a MultiIndex).
-
-        Raises
-        ------
-        ValueError
-            If a level lies outside [0, 1].
-        """
-        lower, upper = self.predict_dist(X).interval(confidence)
-        if not _is_dataframe(X):
-            return lower, upper
-        if np.ndim(confidence) == 0:
-            return (
-                _to_pandas(lower, X, name="lower"),
-                _to_pandas(upper, X, name="upper"),
-            )
-        return tuple(
-            _to_pandas(bound, X, levels=confidence, level_name="confidence")
-            for bound in (lower, upper)
-        )
-
-    def predict_mode(self, X):
-        """Predict the most likely target (the global mode of the density).
-
-        Unlike :meth:`predict` (the mean, which can fall between branches of
-        a multimodal distribution), the mode is a value the model considers
-        most likely.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y_mode : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The mode of the joint conditional density for each input.
-        """
-        return self.predict_dist(X).mode()
-
-    def _check_targets(self, y, name="y"):
-        y = check_array(
-            y, ensure_2d=False, dtype=np.float64, input_name=name, ensure_min_samples=1
-        )
-        if y.ndim == 1:
-            if self.n_outputs_ != 1:
-                raise ValueError(
-                    f"{name} must have shape (n, {self.n_outputs_}) for a model with "
-                    f"{self.n_outputs_} targets; got {y.shape}."
-                )
-            y = y[:, None]
-        if y.ndim != 2 or y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"{name} must have {self.n_outputs_} target column(s); got shape "
-                f"{y.shape}."
-            )
-        return y
-
-    def log_prob(self, X, y):
-        """Log-density of each target under its own input's predicted distribution.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            One target per input.
-
-        Returns
-        -------
-        log_density : ndarray of shape (n_samples,)
-            ``log p(y[i] | X[i])`` in original target units.
-        """
-        dist = self.predict_dist(X)
-        y = self._check_targets(y)
-        if y.shape[0] != len(dist):
-            raise ValueError(
-                f"X and y have different numbers of rows: {len(dist)} and {y.shape[0]}."
-            )
-        return dist.logpdf(y)
-
-    def conditional_density(self, X, y, log=False):
-        """Density of every candidate target under every input's distribution.
-
-        The analogue of ``predict_proba``: row ``i`` is input ``X[i]``, column
-        ``j`` is candidate target ``y[j]``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-        y : array-like of shape (n_candidates,) or (n_candidates, n_outputs)
-            Candidate targets, e.g. a grid.
-        log : bool, default=False
-            Whether to return log-densities.
-
-        Returns
-        -------
-        density : ndarray of shape (n_samples, n_candidates)
-            ``p(y[j] | X[i])``, or its logarithm.
-        """
-        dist = self.predict_dist(X)
-        out = dist.cross_logpdf(self._check_targets(y))
-        return out if log else np.exp(out)
-
-    def sample(self, X, n_samples=1, random_state=None):
-        """Draw targets from the predicted distribution of each input.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples_X, n_features)
-            Inputs.
-        n_samples : int, default=1
-            Draws per input.
-        random_state : int, RandomState instance or None, default=None
-            Pass an int for reproducible draws across multiple function calls.
-            See :term:`Glossary <random_state>`.
-
-        Returns
-        -------
-        y_samples : ndarray of shape (n_samples_X, n_samples) or \
-                (n_samples_X, n_samples, n_outputs)
-            Draws; the target axis is present when the model was fitted on
-            2-D ``y``.
-        """
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
-        return self.predict_dist(X).rvs(n_samples, random_state=random_state)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.input_tags.sparse = True
-        tags.non_deterministic = torch.device(self.device).type != "cpu"
+        tags.non_deterministic = not is_cpu(self.device)
         return tags

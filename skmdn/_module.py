@@ -1,12 +1,13 @@
 """A user's torch module as the trunk: building, autograd training, numpy state.
 
 The built-in MLP (:mod:`skmdn._network`) has a hand-written backward pass; a
-user's ``torch.nn.Module`` is trained by autograd instead. This module builds
-the network (the user's module, then a linear mixture head on its ``m``
-outputs), runs its epochs with torch's Adam behind the interface of
-:class:`skmdn._training.Trainer`, so that :func:`skmdn._training.train` drives
-early stopping, best-weight restore and roll-back unchanged, and turns the
-trained network into numpy arrays (:class:`ModuleNetworkState`).
+user's ``torch.nn.Module`` is trained by autograd instead. :class:`ModuleTrunk`
+is the trunk protocol of :mod:`skmdn._trunk` for it: it builds the network
+(the user's module, then a linear mixture head on its ``m`` outputs), and its
+:class:`ModuleTrainer` runs the epochs with torch's Adam behind
+:class:`skmdn._training.BaseTrainer`, so that :func:`skmdn._training.train`
+drives early stopping, best-weight restore and roll-back unchanged. The
+trained network is kept as its ``state_dict`` in numpy arrays.
 
 Snapshots, restores and the finiteness test of ``train`` act on one flat
 tensor (``ModuleTrainer.params``): after the network is built, every
@@ -19,38 +20,19 @@ tensor, so ``params.copy_(snapshot)`` restores the whole network in place.
 import inspect
 import math
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from skmdn._optim import LR_BACKOFF
-from skmdn._preprocessing import (
-    init_components,
-    input_noise_level,
-    resolve_batch_size,
-    target_noise_levels,
-)
-from skmdn._training import (
-    EVAL_CHUNK,
-    EpochBatches,
-    History,
-    TrainingData,
-    schedule,
-    split_rows,
-    train,
-)
+from skmdn._optim import TorchAdam
+from skmdn._training import EVAL_CHUNK, BaseTrainer, EpochBatches
 
-_TORCH_DTYPES = {
-    np.dtype(np.float32): torch.float32,
-    np.dtype(np.float64): torch.float64,
-}
 # The keyword through which a module's constructor learns the input width.
 N_FEATURES = "n_features"
 # Rows of the probe batch that finds the width of the module's outputs.
 PROBE_ROWS = 2
-# Devices where torch.optim.Adam runs fused (one kernel for all parameters).
-FUSED_ADAM_DEVICES = ("cpu", "cuda")
 # The head's initial weights are this share of Glorot's bound, as in the MLP:
 # every row starts near the mixture that the head's bias gives.
 HEAD_WEIGHT_SCALE = 0.1
@@ -147,6 +129,12 @@ class ModuleTrunk:
     factory: object
     params: dict
     n_features: int
+
+    # the trunk protocol (skmdn._trunk.Trunk): one network at a time; a
+    # module's first layer cannot be re-expressed for new inputs in general
+    batched: ClassVar[bool] = False
+    reexpresses_inputs: ClassVar[bool] = False
+    public_names: ClassVar[tuple] = ("state_dicts_",)
 
     @classmethod
     def from_params(cls, module, module_params, n_features):
@@ -269,18 +257,62 @@ class ModuleTrunk:
         with torch.random.fork_rng(devices=[]):
             network = MixtureNetwork(self.make_module(), torch.nn.Linear(m, width))
         # in the trained dtype before loading: copying would cast silently
-        network.to(dtype=_TORCH_DTYPES[state_dict["head.weight"].dtype])
+        network.to(dtype=torch.from_numpy(state_dict["head.weight"]).dtype)
         network.load_state_dict(
             {k: torch.from_numpy(np.array(v)) for k, v in state_dict.items()}
         )
         return network.to(device).eval()
 
-    def forward_numpy(self, states, X, device):
+    # -- the trunk protocol (skmdn._trunk.Trunk) ---------------------------
+
+    @staticmethod
+    def random_scope(seed, device):
+        """Fork and seed torch's global generators for the whole fit.
+
+        The module's constructor and its dropout layers draw from them; they
+        get a stream of their own, derived from ``seed`` (not a copy of the
+        shuffles'). See :func:`seeded_rng`.
+        """
+        global_seed = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        return seeded_rng(global_seed, device)
+
+    def new_trainer(
+        self, head, data, previous, *, out_biases, generator, plan, log_det
+    ):
+        """Return the :class:`ModuleTrainer` of a fresh network or of ``previous[0]``.
+
+        Call it inside :meth:`random_scope`.
+        """
+        if previous is None:
+            network = self.new_network(
+                head, data.X[:PROBE_ROWS], out_biases[0], generator
+            )
+        else:
+            network = self.load_network(previous[0].weights, data.X.device).train()
+        params = flatten_(network, data.X.dtype)
+        trained = [p for p in network.parameters() if p.requires_grad]
+        lr = plan.learning_rate_init
+        if previous is None:
+            optimizer = TorchAdam(trained, lr)
+        else:
+            # the step size is a parameter: a warm start uses the current one
+            optimizer = TorchAdam.from_numpy(previous[0].optimizer, trained, lr)
+        return ModuleTrainer(
+            network,
+            params,
+            head,
+            optimizer,
+            log_det=log_det,
+            generator=generator,
+            **plan.trainer_kwargs(),
+        )
+
+    def outputs(self, states, X, device):
         """Return the head's outputs of every network; numpy in and out.
 
         Parameters
         ----------
-        states : list of ModuleNetworkState
+        states : list of NetworkState
         X : ndarray of shape (n, n_features)
             Standardised inputs, in the networks' dtype.
         device : str or torch.device
@@ -294,7 +326,9 @@ class ModuleTrunk:
         outputs = []
         with torch.inference_mode():
             for state in states:
-                network = state.network(self, device)
+                network = state.built(
+                    str(device), lambda s=state: self.load_network(s.weights, device)
+                )
                 out = [
                     network(X_t[start : start + EVAL_CHUNK])
                     for start in range(0, X_t.shape[0], EVAL_CHUNK)
@@ -302,26 +336,32 @@ class ModuleTrunk:
                 outputs.append(torch.cat(out).cpu().numpy())
         return np.stack(outputs)
 
-    def reexpressed(self, state, head, old_y, new_y):
+    @staticmethod
+    def dtype(states):
+        """Return the numpy dtype the networks were trained in."""
+        return states[0].weights["head.weight"].dtype
+
+    @staticmethod
+    def public_attributes(states):
+        """``state_dicts_``: one ``state_dict`` of numpy arrays per network."""
+        return {"state_dicts_": [dict(s.weights) for s in states]}
+
+    def reexpressed(self, state, head, old_x, old_y, new_x, new_y):
         """``state`` with its head rewritten for targets standardised anew.
 
         See :meth:`MixtureHead.reexpress_outputs`; the inputs of a module
-        cannot be re-expressed in general, so their standardisation is kept.
+        cannot be re-expressed in general (``reexpresses_inputs`` is False),
+        so their standardisation is kept and ``old_x``, ``new_x`` are unused.
         """
-        state_dict = dict(state.state_dict)
+        state_dict = dict(state.weights)
         coefs = [state_dict["head.weight"].T.copy()]  # (m, width), the MLP layout
         intercepts = [state_dict["head.bias"].copy()]
         head.reexpress_outputs(
-            coefs,
-            intercepts,
-            old_y.location,
-            old_y.scale,
-            new_y.location,
-            new_y.scale,
+            coefs, intercepts, old_y.location, old_y.scale, new_y.location, new_y.scale
         )
         state_dict["head.weight"] = np.ascontiguousarray(coefs[0].T)
         state_dict["head.bias"] = intercepts[0]
-        return replace(state, state_dict=state_dict)
+        return replace(state, weights=state_dict)
 
 
 def flatten_(network, dtype):
@@ -364,129 +404,6 @@ def flatten_(network, dtype):
     return flat
 
 
-def _clone_optimizer_state(state_dict):
-    """Return a deep copy of an optimizer's ``state_dict`` (tensors cloned)."""
-    return {
-        "state": {
-            i: {k: v.clone() if torch.is_tensor(v) else v for k, v in s.items()}
-            for i, s in state_dict["state"].items()
-        },
-        "param_groups": [dict(g) for g in state_dict["param_groups"]],
-    }
-
-
-class TorchAdam:
-    """``torch.optim.Adam`` behind the interface of :class:`skmdn._optim.AdamState`.
-
-    ``train`` snapshots the optimizer with :meth:`clone` before every epoch
-    and, after a non-finite epoch, puts the snapshot back and calls
-    :meth:`back_off`.
-
-    Parameters
-    ----------
-    params : list of torch.nn.Parameter
-        The trained parameters.
-    lr : float
-        Step size.
-    t : int, default=0
-        Steps taken so far.
-    """
-
-    def __init__(self, params, lr, t=0):
-        self.param_list = list(params)
-        # one fused kernel per step where torch has it (the same update)
-        fused = bool(self.param_list) and all(
-            p.device.type in FUSED_ADAM_DEVICES for p in self.param_list
-        )
-        self.torch_optimizer = torch.optim.Adam(
-            self.param_list, lr=lr, fused=fused or None
-        )
-        self.t = t
-
-    @property
-    def lr(self):
-        """The step size, as a one-network row of :class:`AdamState`'s ``lr``."""
-        return _StepSize(self.torch_optimizer)
-
-    def step(self):
-        """One Adam update from the parameters' ``.grad``."""
-        self.torch_optimizer.step()
-        self.t += 1
-
-    def clone(self):
-        """Return an optimizer of the same parameters with a copy of this state."""
-        new = TorchAdam(self.param_list, self.lr[0], self.t)
-        new.torch_optimizer.load_state_dict(
-            _clone_optimizer_state(self.torch_optimizer.state_dict())
-        )
-        return new
-
-    def back_off(self, i=0):
-        """Cut the learning rate after a rolled-back, non-finite epoch."""
-        self.lr[i] *= LR_BACKOFF
-
-    def restore_row(self, other, i=0):
-        """Take the moments and step size of the snapshot ``other``."""
-        self.torch_optimizer.load_state_dict(
-            _clone_optimizer_state(other.torch_optimizer.state_dict())
-        )
-
-    def to_numpy(self):
-        """Plain-python/numpy form: the step size, the step count and the moments.
-
-        ``m``, ``v`` and ``steps`` list each parameter's first and second
-        moments and step count (None where the parameter has no state yet).
-        """
-        state = self.torch_optimizer.state_dict()["state"]
-        moments = [state.get(i, {}) for i in range(len(self.param_list))]
-
-        def array(s, key):
-            return s[key].detach().cpu().numpy().copy() if key in s else None
-
-        return {
-            "lr": self.lr[0],
-            "t": self.t,
-            "m": [array(s, "exp_avg") for s in moments],
-            "v": [array(s, "exp_avg_sq") for s in moments],
-            "steps": [float(s["step"]) if "step" in s else None for s in moments],
-        }
-
-    @classmethod
-    def from_numpy(cls, state, params, lr):
-        """Inverse of :meth:`to_numpy`, with the step size ``lr``."""
-        new = cls(params, lr, state["t"])
-        restored = {}
-        for i, (p, m, v, step) in enumerate(
-            zip(new.param_list, state["m"], state["v"], state["steps"], strict=True)
-        ):
-            if step is None:
-                continue
-            restored[i] = {
-                "step": torch.tensor(step, dtype=torch.float32),
-                "exp_avg": torch.from_numpy(m.copy()).to(p.device, p.dtype),
-                "exp_avg_sq": torch.from_numpy(v.copy()).to(p.device, p.dtype),
-            }
-        saved = new.torch_optimizer.state_dict()
-        new.torch_optimizer.load_state_dict(
-            {"state": restored, "param_groups": saved["param_groups"]}
-        )
-        return new
-
-
-class _StepSize:
-    """``lr[0]`` reads and writes the step size of a torch optimizer."""
-
-    def __init__(self, torch_optimizer):
-        self.groups = torch_optimizer.param_groups
-
-    def __getitem__(self, i):
-        return self.groups[0]["lr"]
-
-    def __setitem__(self, i, value):
-        for group in self.groups:
-            group["lr"] = float(value)
-
-
 class _MixtureNLL(torch.autograd.Function):
     """The head's weighted NLL, with its closed-form gradient as the backward.
 
@@ -508,12 +425,11 @@ class _MixtureNLL(torch.autograd.Function):
         return grad_t.T * grad_loss, None, None, None
 
 
-class ModuleTrainer:
+class ModuleTrainer(BaseTrainer):
     """Runs epochs of mini-batch Adam on the weighted mixture NLL, by autograd.
 
-    The interface of :class:`skmdn._training.Trainer`: ``params`` (one flat
-    tensor, viewed by the network), ``optimizer`` (with ``clone``,
-    ``back_off`` and ``lr``), :meth:`run_epoch` and :meth:`score`.
+    One network (``M = 1``): ``params`` is the flat tensor that the network
+    views, as a row.
 
     Parameters
     ----------
@@ -523,50 +439,18 @@ class ModuleTrainer:
         The flat tensor that ``network`` views.
     head : MixtureHead
     optimizer : TorchAdam
-    batch_size, alpha, clip_grad_norm, log_det, generator, input_noise, \
-target_noise
-        As for :class:`skmdn._training.Trainer`. The L2 penalty ``alpha``
-        applies to the parameters of two or more dimensions (weight
-        matrices, kernels, embeddings), not to biases or normalisation
-        scales.
+    **kwargs
+        The keywords of :class:`~skmdn._training.BaseTrainer`. The L2
+        penalty ``alpha`` applies to the parameters of two or more
+        dimensions (weight matrices, kernels, embeddings), not to biases or
+        normalisation scales.
     """
 
-    def __init__(
-        self,
-        network,
-        params,
-        head,
-        optimizer,
-        *,
-        batch_size,
-        alpha,
-        clip_grad_norm,
-        log_det,
-        generator,
-        input_noise=0.0,
-        target_noise=0.0,
-    ):
+    def __init__(self, network, params, head, optimizer, **kwargs):
+        super().__init__(head, params.unsqueeze(0), optimizer, **kwargs)
         self.network = network
-        self.params = params.unsqueeze(0)  # one network's row, a view
-        self.head = head
-        self.optimizer = optimizer
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.clip_grad_norm = clip_grad_norm
-        self.log_det = log_det
-        self.generator = generator
-        self.input_noise = (
-            torch.full((1, 1, 1), float(input_noise), dtype=params.dtype)
-            if input_noise > 0
-            else None
-        )
-        self.target_noise = (
-            torch.as_tensor(target_noise, dtype=params.dtype).to(params.device)
-            if np.any(np.asarray(target_noise) > 0)
-            else None
-        )
-        self.active = np.ones(1, dtype=bool)
         self._trained = [p for p in network.parameters() if p.requires_grad]
+        alpha = self.alpha
         self._weights = [p for p in self._trained if p.ndim >= 2] if alpha > 0 else []
 
     def penalty(self):
@@ -604,146 +488,22 @@ target_noise
         loss = float(total) / w_total + self.log_det + penalty_total / w_total
         return np.array([loss])
 
+    def forward(self, m, X):
+        """Return the network's outputs (n, width) for inputs ``X`` (``m`` is 0)."""
+        return self.network(X)
+
     def score(self, data):
-        """Mean weighted validation log-likelihood (original units), shape (1,)."""
-        return np.array([self._score(*data.validation[0])])
-
-    def _score(self, X, Y, w):
+        """Mean weighted validation log-likelihood (original units), in eval mode."""
         self.network.eval()
-        total = 0.0
-        with torch.no_grad():
-            for start in range(0, X.shape[0], EVAL_CHUNK):
-                stop = start + EVAL_CHUNK
-                lp = self.head.log_prob(self.network(X[start:stop]), Y[start:stop])
-                total += float((w[start:stop] * lp).sum())
-        self.network.train()
-        return total / float(w.sum()) - self.log_det
+        try:
+            return super().score(data)
+        finally:
+            self.network.train()
 
-
-@dataclass(eq=False)
-class ModuleNetworkState:
-    """One trained network with a user's module; numpy and plain values only.
-
-    Attributes
-    ----------
-    state_dict : dict of str to ndarray
-        The network's ``state_dict`` (:class:`MixtureNetwork`) as numpy
-        arrays, on the CPU.
-    optimizer : dict
-        Adam's state (:meth:`TorchAdam.to_numpy`).
-    history : History
-        Losses and validation scores of every epoch so far.
-    """
-
-    state_dict: dict
-    optimizer: dict
-    history: History
-    # rebuilt networks by device, never persisted (see __getstate__)
-    _built: dict = field(default_factory=dict, init=False, repr=False)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_built"] = {}
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._built = {}
-
-    def network(self, trunk, device):
-        """Return the network rebuilt on ``device`` in eval mode (cached)."""
-        key = str(device)
-        if key not in self._built:
-            self._built[key] = trunk.load_network(self.state_dict, device)
-        return self._built[key]
-
-    @property
-    def dtype(self):
-        """The numpy dtype the network was trained in."""
-        return self.state_dict["head.weight"].dtype
-
-
-def _to_numpy(network):
-    return {k: v.detach().cpu().numpy().copy() for k, v in network.state_dict().items()}
-
-
-def fit_module_network(
-    trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
-):
-    """Train one network with a user's module on standardised data.
-
-    The one-network counterpart of :func:`skmdn._training.fit_networks`,
-    with the same parameters, except that ``trunk`` is a :class:`ModuleTrunk`,
-    ``seeds`` one network's row of seeds and ``previous`` a
-    :class:`ModuleNetworkState` or None.
-
-    Returns
-    -------
-    state : ModuleNetworkState
-    status : {'converged', 'max_iter', 'interrupted'}
-        See :func:`skmdn._training.train`.
-    """
-    _, init_seed, torch_seed = seeds
-    early_stopping = bool(config.early_stopping) and not incremental
-    train_rows, val_rows = split_rows(X, Y, w, config, [seeds], early_stopping)
-    data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device)
-    X, Y, w = X[train_rows[0]], Y[train_rows[0]], w[train_rows[0]]
-    n_train = X.shape[0]
-    batch_size = resolve_batch_size(config.batch_size, n_train)
-
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(int(torch_seed))
-    # torch's global generators (module initialisation, dropout) get a
-    # stream of their own, not a copy of the shuffles'
-    global_seed = int(np.random.SeedSequence(int(torch_seed)).generate_state(1)[0])
-    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-    with seeded_rng(global_seed, device):
-        if previous is None:
-            loc, scale = init_components(
-                Y,
-                w,
-                head.n_components,
-                np.random.RandomState(init_seed),
-                head.min_scale,
-            )
-            network = trunk.new_network(
-                head, data.X[:PROBE_ROWS], head.init_bias(loc, scale), generator
-            )
-        else:
-            network = trunk.load_network(previous.state_dict, device).train()
-        params = flatten_(network, dtype)
-        trained = [p for p in network.parameters() if p.requires_grad]
-        lr = float(config.learning_rate_init)
-        if previous is None:
-            optimizer = TorchAdam(trained, lr)
-            history = History(early_stopping=early_stopping)
-        else:
-            # the step size is a parameter: a warm start uses the current one
-            optimizer = TorchAdam.from_numpy(previous.optimizer, trained, lr)
-            history = previous.history.resumed(early_stopping)
-        trainer = ModuleTrainer(
-            network,
-            params,
-            head,
-            optimizer,
-            batch_size=batch_size,
-            alpha=float(config.alpha),
-            clip_grad_norm=config.clip_grad_norm,
-            log_det=log_det,
-            generator=generator,
-            input_noise=input_noise_level(
-                config.input_noise, n_train, trunk.n_features + head.n_outputs
-            ),
-            target_noise=target_noise_levels(config.target_noise, Y),
-        )
-        status = train(
-            trainer,
-            data,
-            [history],
-            **schedule(config, n_train, batch_size, incremental),
-        )
-    network.eval()
-    state = ModuleNetworkState(
-        _to_numpy(network), trainer.optimizer.to_numpy(), history
-    )
-    return state, status
+    def weights(self, m):
+        """Return the network's ``state_dict`` as numpy arrays on the CPU."""
+        self.network.eval()
+        return {
+            k: v.detach().cpu().numpy().copy()
+            for k, v in self.network.state_dict().items()
+        }

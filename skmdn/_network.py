@@ -11,12 +11,18 @@ a pickled model holds no torch objects.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from functools import partial
 from itertools import pairwise
+from typing import ClassVar
 
 import numpy as np
 import torch
 from scipy.special import expit
+
+from skmdn._optim import AdamState
+from skmdn._training import BaseTrainer, EpochBatches
 
 
 def _np_relu(a):
@@ -83,6 +89,34 @@ _TRAIN_ACTIVATIONS = {
 }
 
 
+def _addmm(bias, a, b):
+    """Return ``bias + a @ b``, one product per network with a leading axis."""
+    if a.dim() == 2:
+        return torch.addmm(bias, a, b)
+    return torch.baddbmm(bias, a, b)
+
+
+def _mm(a, b):
+    """Return ``a @ b``; with a leading network axis, one product per network."""
+    return torch.mm(a, b) if a.dim() == 2 else torch.bmm(a, b)
+
+
+def _mm_into(out, a, b):
+    """Write ``a @ b`` into the view ``out`` (of the flat gradient)."""
+    if a.dim() == 2:
+        torch.mm(a, b, out=out)
+    else:  # the views of M networks are not contiguous: one copy
+        out.copy_(torch.bmm(a, b))
+
+
+def _sum_into(out, a, dim):
+    """Write the sum of ``a`` over ``dim`` into the view ``out``."""
+    if a.dim() == 2:
+        torch.sum(a, dim, out=out)
+    else:
+        out.copy_(a.sum(dim))
+
+
 @dataclass(frozen=True)
 class MLP:
     """Shapes of the MLP and the map between its flat vector and its layers.
@@ -103,6 +137,11 @@ class MLP:
     hidden_layer_sizes: tuple
     n_out: int
     activation: str
+
+    # the trunk protocol (skmdn._trunk.Trunk)
+    batched: ClassVar[bool] = True
+    reexpresses_inputs: ClassVar[bool] = True
+    public_names: ClassVar[tuple] = ("coefs_", "intercepts_")
 
     @property
     def layer_sizes(self):
@@ -214,56 +253,26 @@ class MLP:
         Tensor of shape () or (M,)
             The loss.
         """
-        if X.dim() == 3:
-            return self._batched_loss_and_grad(
-                layers, grad_layers, X, loss_and_out_grad
-            )
         act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
         acts = [X]
         h = X
         for weight, bias in layers[:-1]:
-            h = act(torch.addmm(bias, h, weight))
+            h = act(_addmm(bias.unsqueeze(-2), h, weight))
             acts.append(h)
         weight, bias = layers[-1]
-        out_t = torch.addmm(bias.unsqueeze(1), weight.T, h.T)
+        out_t = _addmm(bias.unsqueeze(-1), weight.mT, h.mT)
         loss, delta_t = loss_and_out_grad(out_t)
         grad_w, grad_b = grad_layers[-1]
-        torch.mm(h.T, delta_t.T, out=grad_w)
-        torch.sum(delta_t, 1, out=grad_b)
-        delta = torch.mm(delta_t.T, weight.T)
+        _mm_into(grad_w, h.mT, delta_t.mT)
+        _sum_into(grad_b, delta_t, -1)
+        delta = _mm(delta_t.mT, weight.mT)
         for i in range(len(layers) - 2, -1, -1):
             act_grad_(delta, acts[i + 1])
             grad_w, grad_b = grad_layers[i]
-            torch.mm(acts[i].T, delta, out=grad_w)
-            torch.sum(delta, 0, out=grad_b)
+            _mm_into(grad_w, acts[i].mT, delta)
+            _sum_into(grad_b, delta, -2)
             if i > 0:
-                delta = torch.mm(delta, layers[i][0].T)
-        return loss
-
-    def _batched_loss_and_grad(self, layers, grad_layers, X, loss_and_out_grad):
-        """:meth:`loss_and_grad` for ``M`` networks at once (``bmm``)."""
-        act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
-        acts = [X]
-        h = X
-        for weight, bias in layers[:-1]:
-            h = act(torch.baddbmm(bias.unsqueeze(1), h, weight))
-            acts.append(h)
-        weight, bias = layers[-1]
-        out_t = torch.baddbmm(
-            bias.unsqueeze(2), weight.transpose(1, 2), h.transpose(1, 2)
-        )
-        loss, delta_t = loss_and_out_grad(out_t)
-        grad_w, grad_b = grad_layers[-1]
-        grad_w.copy_(torch.bmm(h.transpose(1, 2), delta_t.transpose(1, 2)))
-        grad_b.copy_(delta_t.sum(2))
-        delta = torch.bmm(delta_t.transpose(1, 2), weight.transpose(1, 2))
-        for i in range(len(layers) - 2, -1, -1):
-            act_grad_(delta, acts[i + 1])
-            grad_w, grad_b = grad_layers[i]
-            grad_w.copy_(torch.bmm(acts[i].transpose(1, 2), delta))
-            grad_b.copy_(delta.sum(1))
-            if i > 0:
-                delta = torch.bmm(delta, layers[i][0].transpose(1, 2))
+                delta = _mm(delta, layers[i][0].mT)
         return loss
 
     def forward_numpy(self, coefs, intercepts, X):
@@ -329,3 +338,204 @@ class MLP:
             weight.copy_(torch.from_numpy(np.asarray(c)))
             bias.copy_(torch.from_numpy(np.asarray(b)))
         return flat
+
+    # -- the trunk protocol (skmdn._trunk.Trunk) ---------------------------
+
+    def random_scope(self, seed, device):
+        """Training draws only from its own generator: nothing to scope."""
+        return nullcontext()
+
+    def new_trainer(
+        self, head, data, previous, *, out_biases, generator, plan, log_det
+    ):
+        """Return the :class:`FusedTrainer` of fresh networks, or of ``previous``."""
+        dtype, device = data.X.dtype, data.X.device
+        if previous is None:
+            params = torch.stack(
+                [self.init_params(generator, dtype, bias) for bias in out_biases]
+            ).to(device)
+            optimizer = AdamState.zeros_like(params, plan.learning_rate_init)
+        else:
+            params = torch.stack(
+                [
+                    self.from_numpy(p.weights["coefs"], p.weights["intercepts"], dtype)
+                    for p in previous
+                ]
+            ).to(device)
+            optimizer = AdamState.from_numpy(
+                [p.optimizer for p in previous], dtype, device
+            )
+            # the step size is a parameter: a warm start uses the current one
+            optimizer.lr[:] = plan.learning_rate_init
+        return FusedTrainer(
+            self,
+            head,
+            params,
+            optimizer,
+            log_det=log_det,
+            generator=generator,
+            **plan.trainer_kwargs(),
+        )
+
+    def outputs(self, states, X, device):
+        """Return every network's head outputs (M, n, n_out); numpy in and out.
+
+        On the CPU in numpy (broadcast over the leading network axis), else
+        with torch on ``device``.
+        """
+        if len(states) == 1 and torch.device(device).type == "cpu":
+            weights = states[0].weights
+            return self.forward_numpy(weights["coefs"], weights["intercepts"], X)[None]
+        public = self.public_attributes(states)
+        coefs, intercepts = public["coefs_"], public["intercepts_"]
+        if torch.device(device).type != "cpu":
+            return self.forward_on_device(coefs, intercepts, X, device)
+        return self.forward_numpy(coefs, intercepts, X)
+
+    @staticmethod
+    def dtype(states):
+        """Return the numpy dtype the networks were trained in."""
+        return states[0].weights["coefs"][0].dtype
+
+    @staticmethod
+    def public_attributes(states):
+        """``coefs_`` and ``intercepts_``: each layer's arrays, networks stacked."""
+        coefs = [s.weights["coefs"] for s in states]
+        intercepts = [s.weights["intercepts"] for s in states]
+        return {
+            "coefs_": [np.stack(c) for c in zip(*coefs, strict=True)],
+            "intercepts_": [np.stack(b) for b in zip(*intercepts, strict=True)],
+        }
+
+    def reexpressed(self, state, head, old_x, old_y, new_x, new_y):
+        """``state`` with weights for new standardisations of inputs and targets.
+
+        Exact for the inputs (the first layer is affine in them) and for the
+        component means; the component scales are re-expressed by a shift of
+        their raw outputs (see :meth:`MixtureHead.reexpress_outputs`).
+        """
+        coefs = [c.copy() for c in state.weights["coefs"]]
+        intercepts = [b.copy() for b in state.weights["intercepts"]]
+        self.reexpress_inputs(
+            coefs, intercepts, old_x.location, old_x.scale, new_x.location, new_x.scale
+        )
+        head.reexpress_outputs(
+            coefs, intercepts, old_y.location, old_y.scale, new_y.location, new_y.scale
+        )
+        return replace(state, weights={"coefs": coefs, "intercepts": intercepts})
+
+
+class FusedTrainer(BaseTrainer):
+    """Runs epochs of mini-batch Adam on the weighted mixture NLL of M MLPs.
+
+    The ``M`` networks are the rows of one ``(M, n_params)`` tensor and step
+    together (batched matrix products), each on its own rows, shuffles,
+    noise and step size, with the hand-written gradient of
+    :meth:`MLP.loss_and_grad` and the head's fused loss.
+
+    Parameters
+    ----------
+    trunk : MLP
+        The networks' trunk.
+    head : MixtureHead
+        The mixture head on the trunk's outputs.
+    params : Tensor of shape (M, n_params)
+        Flat parameters, one row per network, updated in place.
+    optimizer : AdamState
+        Adam moments and step sizes, updated in place.
+    **kwargs
+        The keywords of :class:`~skmdn._training.BaseTrainer`.
+    """
+
+    def __init__(self, trunk, head, params, optimizer, **kwargs):
+        super().__init__(head, params, optimizer, **kwargs)
+        self.trunk = trunk
+        self._mask = trunk.weight_mask(params.dtype).to(params.device)
+        self._grad = torch.zeros_like(params)
+        # a single network runs the unbatched kernels on row views
+        single = params.shape[0] == 1
+        self._layers = trunk.unflatten(params[0] if single else params)
+        self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
+
+    def penalty(self, params):
+        """``0.5 * sum(W**2)`` of each network (row of ``params``), shape (M,)."""
+        return 0.5 * (params * params * self._mask).sum(1)
+
+    def _working_set(self):
+        """Parameters, gradient, optimiser and layer views of the active networks.
+
+        With every network active these are the trainer's own tensors. Once
+        some have stopped, the active rows are copied out for the epoch (and
+        written back at the end of :meth:`run_epoch`): per step, only they
+        are computed and updated, and a single one runs the unbatched kernels.
+        """
+        M = self.params.shape[0]
+        rows = np.flatnonzero(self.active)
+        if len(rows) == M:
+            layers, grad_layers = self._layers, self._grad_layers
+            return None, self.params, self._grad, self.optimizer, layers, grad_layers
+        index = torch.as_tensor(rows, device=self.params.device)
+        params = self.params.index_select(0, index)
+        grad = torch.zeros_like(params)
+        single = len(rows) == 1
+        layers = self.trunk.unflatten(params[0] if single else params)
+        grad_layers = self.trunk.unflatten(grad[0] if single else grad)
+        optimizer = self.optimizer.take(rows)
+        return index, params, grad, optimizer, layers, grad_layers
+
+    def run_epoch(self, data):
+        """One pass over shuffled mini-batches; the mean training NLL per network.
+
+        See :meth:`skmdn._training.BaseTrainer.run_epoch`.
+        """
+        M = data.rows.shape[0]
+        device = data.X.device
+        batches = EpochBatches(self, data)
+        index, params, grad, optimizer, layers, grad_layers = self._working_set()
+        active = slice(None) if index is None else np.flatnonzero(self.active)
+        k = params.shape[0]
+        single = k == 1
+        total = torch.zeros(k, dtype=torch.float64, device=device)
+        penalty_total = torch.zeros(k, dtype=torch.float64, device=device)
+        weight = batches.weight if index is None else batches.weight[:, active]
+        weight_t = batches.weight_t if index is None else batches.weight_t[:, index]
+        for j, xb, yb, coef, stepping in batches:
+            inv = batches.inv[j]
+            if index is not None:  # the stopped networks are left out
+                xb, yb, coef, inv = xb[index], yb[index], coef[index], inv[index]
+                stepping = None if stepping is None else stepping[active]
+            if single:
+                xb, yb, coef = xb[0], yb[0], coef[0]
+            loss = self.trunk.loss_and_grad(
+                layers,
+                grad_layers,
+                xb,
+                partial(self.head.loss_and_grad, y_t=yb, coef=coef),
+            )
+            if self.alpha > 0:
+                grad.addcmul_(self._mask, params * (self.alpha * inv[:, None]))
+                penalty_total.add_(self.penalty(params), alpha=self.alpha)
+            if self.clip_grad_norm is not None:
+                norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
+                grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
+            optimizer.step(params, grad, stepping)
+            if single:
+                total.add_(loss, alpha=float(weight[j, 0]))
+            else:
+                total.add_(loss * weight_t[j])
+        if index is not None:
+            self.params.index_copy_(0, index, params)
+            self.optimizer.put(active, optimizer)
+        w_total = batches.total if index is None else batches.total[index]
+        losses = np.full(M, np.nan)
+        losses[active] = (total / w_total + penalty_total / w_total).cpu().numpy()
+        return losses + self.log_det
+
+    def forward(self, m, X):
+        """Network ``m``'s outputs (n, width) for inputs ``X``."""
+        return self.trunk.forward(self.params[m], X)
+
+    def weights(self, m):
+        """Network ``m``'s ``coefs`` and ``intercepts`` (numpy)."""
+        coefs, intercepts = self.trunk.to_numpy(self.params[m])
+        return {"coefs": coefs, "intercepts": intercepts}

@@ -239,24 +239,34 @@ def row_hashes(A, seed):
     return h
 
 
-def validation_split(X, Y, w, fraction, seed):
+def split_keys(X, Y, w):
+    """Return the values that :func:`validation_split` hashes (once per fit).
+
+    The rows of ``[X | Y]``, standardised with weighted statistics and
+    rounded to 9 decimals, so that the split does not depend on the units of
+    the data; one array of shape (n, n_features + D), built in place.
+    """
+    A = np.hstack([X, Y]).astype(np.float64, copy=False)
+    mean, std = weighted_mean_std(A, w)
+    A -= mean
+    A /= std
+    return np.round(A, 9, out=A)
+
+
+def validation_split(keys, w, fraction, seed):
     """Hold out about ``fraction`` of the total sample weight for validation.
 
     Rows go to the validation set in the order of a seeded hash of their
-    values, whole groups of identical rows at a time, until the held-out
-    weight reaches ``fraction`` of the total. Identical rows therefore never
-    straddle the split, and an integer weight acts exactly as that many
-    repeated rows. The values are standardised (with weighted statistics)
-    and rounded to 9 decimals before hashing, so the split does not depend
-    on the units of the data either.
+    ``keys`` (:func:`split_keys`), whole groups of identical rows at a time,
+    until the held-out weight reaches ``fraction`` of the total. Identical
+    rows therefore never straddle the split, and an integer weight acts
+    exactly as that many repeated rows.
 
     Returns
     -------
     train_idx, val_idx : ndarray of int
     """
-    A = np.hstack([X, Y]).astype(np.float64)
-    mean, std = weighted_mean_std(A, w)
-    h = row_hashes(np.round((A - mean) / std, 9), seed)
+    h = row_hashes(keys, seed)
     order = np.argsort(h, kind="stable")
     h_sorted = h[order]
     w_sorted = np.asarray(w, dtype=np.float64)[order]
@@ -270,7 +280,7 @@ def validation_split(X, Y, w, fraction, seed):
     if w[train_idx].sum() <= 0 or w[val_idx].sum() <= 0:
         raise ValueError(
             "The validation set is too small: early stopping needs at least 2 "
-            f"distinct samples with positive weight, got {X.shape[0]} samples. "
+            f"distinct samples with positive weight, got {len(w)} samples. "
             "Increase 'validation_fraction', add data or set early_stopping=False."
         )
     return train_idx, val_idx

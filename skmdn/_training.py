@@ -1,11 +1,17 @@
-"""Training: tensors, the batched epoch loop, early stopping and roll-back.
+"""Training, for every trunk: the data, the epoch loop, early stopping, roll-back.
 
 :func:`fit_networks` takes standardised numpy data and returns every
-network's numpy state: every tensor, dtype and device decision of training
-lives in this module. The ``M`` networks of an ensemble train together, as one
-batched network (batched matrix products over a leading network axis, the
-same hand-written gradient), each on its own rows, shuffles, noise, step size
-and stopping rule. Nothing here knows about scikit-learn's estimator API.
+network's numpy :class:`NetworkState`: every tensor, dtype and device
+decision of training is made below it. What a trunk is, and how it trains,
+is the trunk's own business (the protocol in :mod:`skmdn._trunk`): the
+built-in MLP (:mod:`skmdn._network`) trains the ``M`` networks of an
+ensemble together, as one batched network with a hand-written gradient; a
+user's module (:mod:`skmdn._module`) trains one network at a time by
+autograd. Both run their epochs behind :class:`BaseTrainer`, and this
+module drives them: the resolved :class:`TrainingPlan`, the shuffled
+batches, the validation score, the loop of :func:`train` with the
+:class:`~skmdn._optim.StoppingRule`, best-weight restore and roll-back.
+Nothing here knows about scikit-learn's estimator API.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -13,17 +19,27 @@ and stopping rule. Nothing here knows about scikit-learn's estimator API.
 import math
 import time
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import torch
 
-from skmdn._optim import LR_BACKOFF, MAX_ROLLBACKS, AdamState
+from skmdn._optim import (
+    ADAPTIVE_CUTS,
+    CUT,
+    FINAL_LR_FACTOR,
+    FINAL_PHASE,
+    LR_BACKOFF,
+    LR_CUT_FACTOR,
+    MAX_ROLLBACKS,
+    StoppingRule,
+    final_patience,
+)
 from skmdn._preprocessing import (
     init_components,
     input_noise_level,
     resolve_batch_size,
     resolve_patience,
+    split_keys,
     target_noise_levels,
     validation_split,
 )
@@ -35,25 +51,6 @@ EVAL_CHUNK = 65536
 GATHER_BATCHES = 64
 # verbose: at most one progress line per this many seconds.
 PROGRESS_SECONDS = 1.0
-# learning_rate='adaptive': the step size is divided by this factor each time
-# the stopping rule would stop, ADAPTIVE_CUTS times before it does (as
-# MLPRegressor's 'adaptive' schedule), and the input noise is switched off at
-# the first cut, so that the fine-tuning phases sharpen what the noise blurred
-# (docs/evidence.rst and the sharp-conditional test in tests/test_recipe.py).
-LR_CUT_FACTOR = 5.0
-ADAPTIVE_CUTS = 2
-# learning_rate='constant' ends with a noise-free phase: when the stopping
-# rule would stop a network that trains with input noise (and early
-# stopping), its best weights are restored, the noise is switched off, its
-# step size is divided by FINAL_LR_FACTOR and it trains on with
-# FINAL_PATIENCE_SHARE of the patience; the validation score decides, as for
-# every epoch, whether the noise-free weights replace the best noisy ones.
-# The noise blurs p(y|x) by about |dy/dx| times its level, which sharp
-# conditionals cannot afford (docs/evidence.rst, tests/test_recipe.py).
-# Half the patience at a tenth of the step size: with the step size 3e-3,
-# a quarter at a fifth left Bishop's gap at 0.100, this 0.097 (6 seeds).
-FINAL_PATIENCE_SHARE = 0.5
-FINAL_LR_FACTOR = 10.0
 
 
 @dataclass
@@ -232,19 +229,34 @@ class EpochBatches:
             yield j, xb, yb, coef, stepping
 
 
-class Trainer:
-    """Runs epochs of mini-batch Adam on the weighted mixture NLL of M networks.
+def _noise_std(levels, shape, dtype):
+    """Return the noise levels as a tensor of ``shape``, or None if all are 0."""
+    levels = np.asarray(levels, dtype=np.float64)
+    if not np.any(levels > 0):
+        return None
+    return torch.as_tensor(levels, dtype=dtype).reshape(shape)
+
+
+class BaseTrainer:
+    """What every trainer has: its settings, noise levels and validation score.
+
+    A trunk's trainer (:meth:`skmdn._trunk.Trunk.new_trainer`) subclasses it
+    and adds :meth:`run_epoch`, :meth:`forward` and :meth:`weights`.
+    :func:`train` uses ``params`` (a tensor of shape (M, n_values) that the
+    networks view: writing a row writes a network), ``optimizer`` (the
+    interface of :mod:`skmdn._optim`), ``active`` (the networks still
+    training, set before each epoch) and ``input_noise`` (switched off per
+    network in the final phase); :class:`EpochBatches` the batch size, the
+    generator and the noise.
 
     Parameters
     ----------
-    trunk : MLP
-        The networks' trunk.
     head : MixtureHead
         The mixture head on the trunk's outputs.
-    params : Tensor of shape (M, n_params)
-        Flat parameters, one row per network, updated in place.
-    optimizer : AdamState
-        Adam moments and step sizes, updated in place.
+    params : Tensor of shape (M, n_values)
+        Every network's parameters, updated in place.
+    optimizer : AdamState or TorchAdam
+        Updated in place.
     batch_size : int
         Rows per step (of every network).
     alpha : float
@@ -256,16 +268,15 @@ class Trainer:
         report them in original target units (the Jacobian of the scaling).
     generator : torch.Generator
         CPU generator for the shuffles and the noise.
-    input_noise : ndarray of shape (M,)
+    input_noise : array-like of shape (M,)
         Standard deviation of the Gaussian noise added to the standardised
         inputs of every batch (noise regularisation), per network; 0 for none.
-    target_noise : ndarray of shape (M, D)
+    target_noise : array-like of shape (M, D)
         The same for the standardised targets, per network and target.
     """
 
     def __init__(
         self,
-        trunk,
         head,
         params,
         optimizer,
@@ -278,7 +289,6 @@ class Trainer:
         input_noise,
         target_noise,
     ):
-        self.trunk = trunk
         self.head = head
         self.params = params
         self.optimizer = optimizer
@@ -287,51 +297,13 @@ class Trainer:
         self.clip_grad_norm = clip_grad_norm
         self.log_det = log_det
         self.generator = generator
-        self.active = np.ones(params.shape[0], dtype=bool)
-
-        def noise_std(levels, shape):
-            if not np.any(levels > 0):
-                return None
-            return torch.as_tensor(levels, dtype=params.dtype).reshape(shape)
-
         M = params.shape[0]
-        self.input_noise = noise_std(np.asarray(input_noise), (M, 1, 1))
-        self.target_noise = noise_std(np.asarray(target_noise), (M, -1, 1))
-        self._mask = trunk.weight_mask(params.dtype).to(params.device)
-        self._grad = torch.zeros_like(params)
-        # a single network runs the unbatched kernels on row views
-        single = M == 1
-        self._layers = trunk.unflatten(params[0] if single else params)
-        self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
-
-    def penalty(self, params):
-        """``0.5 * sum(W**2)`` of each network (row of ``params``), shape (M,)."""
-        return 0.5 * (params * params * self._mask).sum(1)
-
-    def _working_set(self):
-        """Parameters, gradient, optimiser and layer views of the active networks.
-
-        With every network active these are the trainer's own tensors. Once
-        some have stopped, the active rows are copied out for the epoch (and
-        written back at the end of :meth:`run_epoch`): per step, only they
-        are computed and updated, and a single one runs the unbatched kernels.
-        """
-        M = self.params.shape[0]
-        rows = np.flatnonzero(self.active)
-        if len(rows) == M:
-            layers, grad_layers = self._layers, self._grad_layers
-            return None, self.params, self._grad, self.optimizer, layers, grad_layers
-        index = torch.as_tensor(rows, device=self.params.device)
-        params = self.params.index_select(0, index)
-        grad = torch.zeros_like(params)
-        single = len(rows) == 1
-        layers = self.trunk.unflatten(params[0] if single else params)
-        grad_layers = self.trunk.unflatten(grad[0] if single else grad)
-        optimizer = self.optimizer.take(rows)
-        return index, params, grad, optimizer, layers, grad_layers
+        self.active = np.ones(M, dtype=bool)
+        self.input_noise = _noise_std(input_noise, (M, 1, 1), params.dtype)
+        self.target_noise = _noise_std(target_noise, (M, -1, 1), params.dtype)
 
     def run_epoch(self, data):
-        """One pass over shuffled mini-batches; the mean training NLL per network.
+        """One pass over shuffled mini-batches; the mean training loss per network.
 
         Returns
         -------
@@ -339,48 +311,15 @@ class Trainer:
             Mean training loss (original units, plus the L2 penalty); NaN
             for the networks that have stopped (they do not train).
         """
-        M = data.rows.shape[0]
-        device = data.X.device
-        batches = EpochBatches(self, data)
-        index, params, grad, optimizer, layers, grad_layers = self._working_set()
-        active = slice(None) if index is None else np.flatnonzero(self.active)
-        k = params.shape[0]
-        single = k == 1
-        total = torch.zeros(k, dtype=torch.float64, device=device)
-        penalty_total = torch.zeros(k, dtype=torch.float64, device=device)
-        weight = batches.weight if index is None else batches.weight[:, active]
-        weight_t = batches.weight_t if index is None else batches.weight_t[:, index]
-        for j, xb, yb, coef, stepping in batches:
-            inv = batches.inv[j]
-            if index is not None:  # the stopped networks are left out
-                xb, yb, coef, inv = xb[index], yb[index], coef[index], inv[index]
-                stepping = None if stepping is None else stepping[active]
-            if single:
-                xb, yb, coef = xb[0], yb[0], coef[0]
-            loss = self.trunk.loss_and_grad(
-                layers,
-                grad_layers,
-                xb,
-                partial(self.head.loss_and_grad, y_t=yb, coef=coef),
-            )
-            if self.alpha > 0:
-                grad.addcmul_(self._mask, params * (self.alpha * inv[:, None]))
-                penalty_total.add_(self.penalty(params), alpha=self.alpha)
-            if self.clip_grad_norm is not None:
-                norm = torch.linalg.vector_norm(grad, dim=1, keepdim=True)
-                grad.mul_(torch.clamp(self.clip_grad_norm / (norm + 1e-12), max=1.0))
-            optimizer.step(params, grad, stepping)
-            if single:
-                total.add_(loss, alpha=float(weight[j, 0]))
-            else:
-                total.add_(loss * weight_t[j])
-        if index is not None:
-            self.params.index_copy_(0, index, params)
-            self.optimizer.put(active, optimizer)
-        w_total = batches.total if index is None else batches.total[index]
-        losses = np.full(M, np.nan)
-        losses[active] = (total / w_total + penalty_total / w_total).cpu().numpy()
-        return losses + self.log_det
+        raise NotImplementedError
+
+    def forward(self, m, X):
+        """Network ``m``'s head outputs (n, width) for inputs ``X``, no gradient."""
+        raise NotImplementedError
+
+    def weights(self, m):
+        """Network ``m``'s weights as numpy arrays (the trunk's layout)."""
+        raise NotImplementedError
 
     def score(self, data):
         """Mean weighted validation log-likelihood (original units) per network.
@@ -394,7 +333,7 @@ class Trainer:
                 total = 0.0
                 for start in range(0, X.shape[0], EVAL_CHUNK):
                     stop = start + EVAL_CHUNK
-                    out = self.trunk.forward(self.params[m], X[start:stop])
+                    out = self.forward(m, X[start:stop])
                     lp = self.head.log_prob(out, Y[start:stop])
                     total += float((w[start:stop] * lp).sum())
                 scores[m] = total / float(w.sum()) - self.log_det
@@ -450,37 +389,18 @@ class Progress:
             print(self._line(histories, steps) + ", done")
 
 
-def train(
-    trainer,
-    data,
-    histories,
-    *,
-    max_iter,
-    tol,
-    n_iter_no_change,
-    verbose,
-    stopping=True,
-    lr_cuts=0,
-    final_patience=None,
-):
-    """Run up to ``max_iter`` epochs of every network, with roll-back.
+def train(trainer, data, histories, rule, *, tol, verbose):
+    """Run epochs of every network until ``rule`` stops them, with roll-back.
 
-    Each network has its own stopping rule: after ``n_iter_no_change`` epochs
-    without progress its learning rate is divided by ``LR_CUT_FACTOR`` (up to
-    ``lr_cuts`` times, the 'adaptive' schedule) and training goes on; the next
-    such run of epochs stops it, and it stays frozen while the others train.
-    An epoch whose loss is not finite is rolled back for that network, with a
-    ten times smaller step size. With early stopping, the parameters with the
-    best validation score are restored at the end. Without ``stopping``
-    (``partial_fit``), epochs are run unconditionally.
-
-    With ``final_patience`` (and early stopping), a network that the rule
-    would stop while it still trains with input noise enters a noise-free
-    final phase instead: its best weights are restored, its input noise is
-    switched off, its step size divided by ``FINAL_LR_FACTOR``, and it trains
-    on until ``final_patience`` epochs pass without progress. Its validation
-    score decides, as for every epoch, whether the noise-free weights replace
-    the best noisy ones.
+    After every epoch each network's history records its loss and
+    validation score, and ``rule`` (:class:`~skmdn._optim.StoppingRule`)
+    says what comes next: nothing, a step-size cut (the 'adaptive'
+    schedule; the input noise is dropped), the noise-free final phase (best
+    weights back, no input noise, the step size divided by
+    ``FINAL_LR_FACTOR``), or a stop; a stopped network stays frozen while
+    the others train. An epoch whose loss is not finite is rolled back for
+    that network, with a ten times smaller step size. With early stopping,
+    the parameters with the best validation score are restored at the end.
 
     Returns
     -------
@@ -494,96 +414,57 @@ def train(
     params = trainer.params
     best_params = params.clone() if early_stopping else None
     rollbacks = np.zeros(M, dtype=int)
-    cuts_left = np.full(M, lr_cuts)
-    patience = np.full(M, n_iter_no_change, dtype=float)
-    final_phase = final_patience is not None and early_stopping
-    # the final phase's patience, for the networks still to enter it
-    final_left = np.array(
-        [
-            final_patience if final_phase and _has_input_noise(trainer, m) else 0
-            for m in range(M)
-        ],
-        dtype=float,
-    )
-    epochs = np.zeros(M, dtype=int)
-    stopped = np.zeros(M, dtype=bool)
-    hit_max_iter = False
     status = None
     epoch = 0
     progress = Progress() if verbose else None
     try:
-        while not stopped.all():
+        while not rule.stopped.all():
             snapshot = (params.clone(), trainer.optimizer.clone())
-            trainer.active = ~stopped
+            trainer.active = ~rule.stopped
             losses = trainer.run_epoch(data)
             scores = trainer.score(data) if early_stopping else [None] * M
             finite_params = torch.isfinite(params).all(1).cpu().numpy()
             epoch += 1
-            for m in np.flatnonzero(~stopped):
+            for m in np.flatnonzero(~rule.stopped):
                 loss = float(losses[m])
                 score = None if scores[m] is None else float(scores[m])
                 finite = math.isfinite(loss) and finite_params[m]
                 if not (finite and (score is None or math.isfinite(score))):
                     _roll_back(trainer, snapshot, m, rollbacks, verbose, histories)
                     continue
-                epochs[m] += 1
-                history = histories[m]
-                improved = history.update(loss, score, tol)
-                if early_stopping and improved:
+                if histories[m].update(loss, score, tol) and early_stopping:
                     best_params[m] = params[m]
-                if stopping and history.no_improvement_count > patience[m]:
-                    if cuts_left[m] > 0:
-                        cuts_left[m] -= 1
-                        history.no_improvement_count = 0
-                        trainer.optimizer.lr[m] /= LR_CUT_FACTOR
-                        _drop_input_noise(trainer, m)
-                    elif final_left[m] > 0:
-                        final_left[m] = 0
-                        history.no_improvement_count = 0
-                        params[m] = best_params[m]
-                        _drop_input_noise(trainer, m)
-                        trainer.optimizer.lr[m] /= FINAL_LR_FACTOR
-                        patience[m] = final_patience
-                        if verbose:
-                            print(
-                                f"Network {m}: noise-free final phase from the "
-                                f"best epoch, learning rate "
-                                f"{trainer.optimizer.lr[m]:.3g}"
-                            )
-                    else:
-                        stopped[m] = True
-                if epochs[m] >= max_iter and not stopped[m]:
-                    stopped[m] = hit_max_iter = True
+                action = rule.after_epoch(m, histories[m])
+                if action is not None:
+                    _next_phase(trainer, m, action, best_params, verbose)
             if progress is not None:
-                waits = None
-                if stopping:  # epochs left without progress, later phases included
-                    left = patience - _counts(histories) + cuts_left * n_iter_no_change
-                    waits = list((left + final_left)[~stopped])
-                progress.update(histories, trainer.optimizer.t, epoch, max_iter, waits)
+                waits = rule.waits(histories)
+                progress.update(
+                    histories, trainer.optimizer.t, epoch, rule.max_iter, waits
+                )
     except KeyboardInterrupt:
         status = "interrupted"
     if progress is not None:
         progress.close(histories, trainer.optimizer.t, epoch)
     if early_stopping:
         params.copy_(best_params)
-    if status is None:
-        status = "max_iter" if hit_max_iter and stopping else "converged"
-    return status
+    return rule.status() if status is None else status
 
 
-def _counts(histories):
-    """Each network's epochs without progress so far, shape (M,)."""
-    return np.array([h.no_improvement_count for h in histories], dtype=float)
-
-
-def _has_input_noise(trainer, m):
-    return trainer.input_noise is not None and bool(trainer.input_noise[m] > 0)
-
-
-def _drop_input_noise(trainer, m):
-    """Switch network ``m``'s input noise off."""
+def _next_phase(trainer, m, action, best_params, verbose):
+    """Start network ``m``'s next phase: a step-size cut or the final phase."""
     if trainer.input_noise is not None:
         trainer.input_noise[m] = 0.0
+    if action == CUT:
+        trainer.optimizer.lr[m] /= LR_CUT_FACTOR
+    elif action == FINAL_PHASE:
+        trainer.params[m] = best_params[m]
+        trainer.optimizer.lr[m] /= FINAL_LR_FACTOR
+        if verbose:
+            print(
+                f"Network {m}: noise-free final phase from the best epoch, "
+                f"learning rate {trainer.optimizer.lr[m]:.3g}"
+            )
 
 
 def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
@@ -607,24 +488,46 @@ def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class NetworkState:
     """One trained network, numpy and plain values only (safe to pickle).
 
+    The same type for every trunk; what ``weights`` holds is the trunk's
+    business.
+
     Attributes
     ----------
-    coefs, intercepts : list of ndarray
-        Weights ``(fan_in, fan_out)`` and biases ``(fan_out,)`` of each layer.
+    weights : dict
+        The network's weights as numpy arrays: for the built-in MLP
+        ``coefs`` and ``intercepts`` (lists of ``(fan_in, fan_out)`` and
+        ``(fan_out,)`` arrays), for a user's module its ``state_dict``.
     optimizer : dict
-        Adam's state (:meth:`AdamState.to_numpy`).
+        The optimizer's state (``to_numpy`` of :mod:`skmdn._optim`).
     history : History
         Losses and validation scores of every epoch so far.
     """
 
-    coefs: list
-    intercepts: list
+    weights: dict
     optimizer: dict
     history: History
+    # objects a trunk rebuilds from the weights (a module per device), cached
+    # here and never persisted (see __getstate__)
+    _built: dict = field(default_factory=dict, init=False, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_built"] = {}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._built = {}
+
+    def built(self, key, build):
+        """Return ``build()``, computed once per ``key`` and cached."""
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
 
 @dataclass(frozen=True)
@@ -646,56 +549,116 @@ class TrainingConfig:
     verbose: bool
 
 
-def schedule(config, n_train, batch_size, incremental):
-    """Return the stopping rule and step-size schedule of :func:`train`, as keywords."""
-    patience = resolve_patience(config.n_iter_no_change, n_train, batch_size)
-    final_patience = None
-    if (
-        FINAL_PATIENCE_SHARE is not None
-        and config.learning_rate == "constant"
-        and math.isfinite(patience)
-    ):
-        final_patience = max(1, math.ceil(FINAL_PATIENCE_SHARE * patience))
-    return {
-        "max_iter": 1 if incremental else config.max_iter,
-        "tol": config.tol,
-        "n_iter_no_change": patience,
-        "verbose": config.verbose,
-        "stopping": not incremental,
-        "lr_cuts": ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
-        "final_patience": final_patience,
-    }
+@dataclass(frozen=True)
+class TrainingPlan:
+    """One group of networks' training, every 'auto' resolved, before it starts.
+
+    Built by :meth:`resolve` from the :class:`TrainingConfig` and the
+    networks' training rows; the trainers and the stopping rule read only
+    this.
+    """
+
+    batch_size: int
+    learning_rate_init: float
+    alpha: float
+    clip_grad_norm: float | None
+    tol: float
+    verbose: bool
+    early_stopping: bool
+    max_iter: int
+    stopping: bool
+    patience: float
+    lr_cuts: int
+    final_patience: int | None
+    input_noise: np.ndarray  # (M,)
+    target_noise: np.ndarray  # (M, D)
+
+    @classmethod
+    def resolve(cls, config, n_train, target_noise, *, n_dims, incremental):
+        """Resolve ``config`` for networks with ``n_train`` training rows each.
+
+        Parameters
+        ----------
+        config : TrainingConfig
+        n_train : list of int
+            Each network's number of training rows.
+        target_noise : list of ndarray of shape (D,)
+            Each network's resolved target noise.
+        n_dims : int
+            Features plus targets (the input-noise rule).
+        incremental : bool
+            One epoch, no stopping and no early stopping (``partial_fit``).
+        """
+        n_max = max(n_train)
+        batch_size = resolve_batch_size(config.batch_size, n_max)
+        patience = resolve_patience(config.n_iter_no_change, n_max, batch_size)
+        return cls(
+            batch_size=batch_size,
+            learning_rate_init=float(config.learning_rate_init),
+            alpha=float(config.alpha),
+            clip_grad_norm=config.clip_grad_norm,
+            tol=config.tol,
+            verbose=config.verbose,
+            early_stopping=bool(config.early_stopping) and not incremental,
+            max_iter=1 if incremental else config.max_iter,
+            stopping=not incremental,
+            patience=patience,
+            lr_cuts=ADAPTIVE_CUTS if config.learning_rate == "adaptive" else 0,
+            final_patience=final_patience(config.learning_rate, patience),
+            input_noise=np.array(
+                [input_noise_level(config.input_noise, n, n_dims) for n in n_train]
+            ),
+            target_noise=np.array(target_noise),
+        )
+
+    def trainer_kwargs(self):
+        """Return the keywords of :class:`BaseTrainer` that the plan sets."""
+        return {
+            "batch_size": self.batch_size,
+            "alpha": self.alpha,
+            "clip_grad_norm": self.clip_grad_norm,
+            "input_noise": self.input_noise,
+            "target_noise": self.target_noise,
+        }
+
+    def stopping_rule(self):
+        """Return a fresh :class:`~skmdn._optim.StoppingRule` for this plan."""
+        return StoppingRule(
+            len(self.input_noise),
+            patience=self.patience,
+            max_iter=self.max_iter,
+            stopping=self.stopping,
+            lr_cuts=self.lr_cuts,
+            final_patience=self.final_patience,
+            # the final phase needs a validation score to choose its weights
+            noisy=(self.input_noise > 0) & self.early_stopping,
+        )
 
 
-def split_rows(X, Y, w, config, seeds, early_stopping):
-    """Each network's training rows, and its validation rows (or None)."""
+def split_rows(keys, w, config, seeds, early_stopping):
+    """Each network's training rows, and its validation rows (or None).
+
+    ``keys`` are the rows' split keys (:func:`~skmdn._preprocessing.split_keys`),
+    computed once for every network.
+    """
     if not early_stopping:
-        return [np.arange(X.shape[0])] * len(seeds), None
+        return [np.arange(len(w))] * len(seeds), None
     splits = [
-        validation_split(X, Y, w, config.validation_fraction, seed[0]) for seed in seeds
+        validation_split(keys, w, config.validation_fraction, seed[0]) for seed in seeds
     ]
     return [t for t, _ in splits], [v for _, v in splits]
-
-
-def _resumed(trunk, previous, config, dtype, device, early_stopping):
-    """Parameters, Adam state and histories that continue ``previous``."""
-    params = torch.stack(
-        [trunk.from_numpy(p.coefs, p.intercepts, dtype) for p in previous]
-    ).to(device)
-    optimizer = AdamState.from_numpy([p.optimizer for p in previous], dtype, device)
-    # the step size is a parameter: a warm start uses the current one
-    optimizer.lr[:] = float(config.learning_rate_init)
-    return params, optimizer, [p.history.resumed(early_stopping) for p in previous]
 
 
 def fit_networks(
     trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
 ):
-    """Train ``M`` networks together on standardised data.
+    """Train ``M`` networks on standardised data; the trunk says which together.
 
     Parameters
     ----------
-    trunk : MLP
+    trunk : Trunk
+        The protocol of :mod:`skmdn._trunk`; ``trunk.batched`` networks
+        train together as one batched network, else one after another.
     head : MixtureHead
     X : ndarray of shape (n, n_features)
         Standardised inputs, float32 or float64 (the training dtype).
@@ -706,9 +669,9 @@ def fit_networks(
     config : TrainingConfig
     log_det : float
         ``sum(log y_scale)``, to report losses in original target units.
-    seeds : ndarray of shape (M, 2)
-        Per network, the seeds of its validation split and of its component
-        initialisation.
+    seeds : ndarray of shape (M, 3)
+        Per network, the seeds of its validation split, of its component
+        initialisation and of its generator (shuffles, noise, weights).
     previous : list of (NetworkState or None)
         The states to continue from (a warm start or ``partial_fit``), or
         None for fresh networks; its length is ``M``.
@@ -719,65 +682,91 @@ def fit_networks(
     Returns
     -------
     states : list of NetworkState
+        One per network; fewer than ``M`` when an interruption stopped the
+        fit before a fresh network was trained.
     status : {'converged', 'max_iter', 'interrupted'}
-        See :func:`train`.
+        See :func:`train`; the first of 'interrupted' and 'max_iter' that a
+        group of networks returned, else 'converged'.
     """
     early_stopping = bool(config.early_stopping) and not incremental
-    train_rows, val_rows = split_rows(X, Y, w, config, seeds, early_stopping)
-    n_train = max(len(r) for r in train_rows)
-    batch_size = resolve_batch_size(config.batch_size, n_train)
-    device = torch.device(device)
-    generator = torch.Generator().manual_seed(int(seeds[0][2]))
-    dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-    if previous[0] is None:
-        flats = []
-        for m, rows in enumerate(train_rows):
+    keys = split_keys(X, Y, w) if early_stopping else None
+    M = len(previous)
+    groups = [list(range(M))] if trunk.batched else [[m] for m in range(M)]
+    states, statuses = [], []
+    for group in groups:
+        if "interrupted" in statuses:  # keep what was trained before it
+            if previous[group[0]] is None:
+                break
+            states.extend(previous[m] for m in group)
+            continue
+        group_states, status = _fit_group(
+            trunk,
+            head,
+            (X, Y, w, keys),
+            config=config,
+            log_det=log_det,
+            seeds=seeds[group],
+            previous=[previous[m] for m in group],
+            incremental=incremental,
+            device=torch.device(device),
+        )
+        states.extend(group_states)
+        statuses.append(status)
+    status = next((s for s in ("interrupted", "max_iter") if s in statuses), None)
+    return states, status or "converged"
+
+
+def _fit_group(
+    trunk, head, data, *, config, log_det, seeds, previous, incremental, device
+):
+    """Train the networks of one group together: :func:`fit_networks`'s step."""
+    X, Y, w, keys = data
+    early_stopping = bool(config.early_stopping) and not incremental
+    train_rows, val_rows = split_rows(keys, w, config, seeds, early_stopping)
+    fresh = previous[0] is None
+    target_noise, out_biases = [], []
+    for m, rows in enumerate(train_rows):
+        Y_m = Y[rows]  # one gather per network
+        target_noise.append(target_noise_levels(config.target_noise, Y_m)[:, 0])
+        if fresh:
+            rng = np.random.RandomState(seeds[m][1])
             loc, scale = init_components(
-                Y[rows],
-                w[rows],
-                head.n_components,
-                np.random.RandomState(seeds[m][1]),
-                head.min_scale,
+                Y_m, w[rows], head.n_components, rng, head.min_scale
             )
-            flats.append(
-                trunk.init_params(generator, dtype, head.init_bias(loc, scale))
-            )
-        params = torch.stack(flats).to(device)
-        optimizer = AdamState.zeros_like(params, config.learning_rate_init)
+            out_biases.append(head.init_bias(loc, scale))
+    plan = TrainingPlan.resolve(
+        config,
+        [len(r) for r in train_rows],
+        target_noise,
+        n_dims=trunk.n_features + head.n_outputs,
+        incremental=incremental,
+    )
+    data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device)
+    if fresh:
         histories = [History(early_stopping=early_stopping) for _ in previous]
     else:
-        params, optimizer, histories = _resumed(
-            trunk, previous, config, dtype, device, early_stopping
+        histories = [p.history.resumed(early_stopping) for p in previous]
+    seed = int(seeds[0][2])
+    with trunk.random_scope(seed, device):
+        trainer = trunk.new_trainer(
+            head,
+            data,
+            None if fresh else previous,
+            out_biases=out_biases,
+            generator=torch.Generator().manual_seed(seed),
+            plan=plan,
+            log_det=log_det,
         )
-
-    dims = trunk.n_features + head.n_outputs
-    trainer = Trainer(
-        trunk,
-        head,
-        params,
-        optimizer,
-        batch_size=batch_size,
-        alpha=float(config.alpha),
-        clip_grad_norm=config.clip_grad_norm,
-        log_det=log_det,
-        generator=generator,
-        input_noise=[
-            input_noise_level(config.input_noise, len(r), dims) for r in train_rows
-        ],
-        target_noise=[
-            target_noise_levels(config.target_noise, Y[r])[:, 0] for r in train_rows
-        ],
-    )
-    status = train(
-        trainer,
-        TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device),
-        histories,
-        **schedule(config, n_train, batch_size, incremental),
-    )
-    states = [
-        NetworkState(
-            *trunk.to_numpy(trainer.params[m]), trainer.optimizer.to_numpy(m), history
+        status = train(
+            trainer,
+            data,
+            histories,
+            plan.stopping_rule(),
+            tol=plan.tol,
+            verbose=plan.verbose,
         )
-        for m, history in enumerate(histories)
-    ]
+        states = [
+            NetworkState(trainer.weights(m), trainer.optimizer.to_numpy(m), history)
+            for m, history in enumerate(histories)
+        ]
     return states, status

@@ -91,7 +91,7 @@ def log_likelihood(y_true, y_dist, *, sample_weight=None):
 
 
 def crps(y_true, y_dist, *, sample_weight=None, multioutput="uniform_average"):
-    """Continuous ranked probability score, in closed form for Gaussian mixtures.
+    """Compute the continuous ranked probability score of Gaussian mixtures, exactly.
 
     ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with ``X, X'`` independent draws
     from ``F``; for a Gaussian mixture both terms are exact sums over
@@ -255,15 +255,30 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
 
 
 class _DistributionScorer:
-    """Scorer ``(estimator, X, y, sample_weight=None) -> float``, greater is better.
+    """Score a fitted estimator's predictive distributions; greater is better.
 
-    Takes part in scikit-learn's metadata routing: with
-    ``sklearn.set_config(enable_metadata_routing=True)``, a scorer whose
-    :meth:`set_score_request` asked for ``sample_weight`` receives the
-    weights routed by ``cross_validate(..., params=...)`` or a search.
+    Called as ``scorer(estimator, X, y_true, sample_weight=None)``, as
+    scikit-learn's scorers are. Takes part in scikit-learn's metadata
+    routing: with ``sklearn.set_config(enable_metadata_routing=True)``, a
+    scorer whose :meth:`set_score_request` asked for ``sample_weight``
+    receives the weights routed by ``cross_validate(..., params=...)`` or a
+    search.
+
+    Parameters
+    ----------
+    estimator : object
+        Fitted estimator with a ``predict_dist`` method, or a Pipeline,
+        search or wrapper (such as dask-ml's ``Incremental``) ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Observed targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights.
     """
 
     def __init__(self, name, metric, sign, sample_weight_request=None):
+        """Build the scorer of ``metric``, negated when ``sign`` is -1."""
         self._name = name
         self._metric = metric
         self._sign = sign

@@ -14,8 +14,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # support is switched on, which must happen before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
+import pytest
 import torch
 from hypothesis import settings
+
+from skmdn._module import ModuleTrainer
+from skmdn._network import FusedTrainer
 
 try:
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
@@ -25,3 +29,24 @@ except ValueError:  # e.g. a nested setting such as "4,2": leave torch's choice
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def patch_run_epoch(monkeypatch):
+    """Wrap ``run_epoch`` of every trainer: ``patch(wrapper)``.
+
+    ``wrapper(real, trainer, data)`` runs in place of each epoch, with
+    ``real(trainer, data)`` the trainer's own ``run_epoch`` (the fused
+    trainer of the built-in MLP and the autograd trainer of a module alike).
+    """
+
+    def patch(wrapper):
+        for cls in (FusedTrainer, ModuleTrainer):
+            real = cls.run_epoch
+
+            def run_epoch(self, data, real=real):
+                return wrapper(real, self, data)
+
+            monkeypatch.setattr(cls, "run_epoch", run_epoch)
+
+    return patch

@@ -9,6 +9,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 import skmdn  # noqa: E402
 import skmdn.datasets  # noqa: E402
 import skmdn.interop  # noqa: E402
+import skmdn.metrics  # noqa: E402
 import skmdn.plotting  # noqa: E402
 
 # Checks left out, as in scikit-learn: extended summaries, examples and
@@ -17,7 +18,8 @@ IGNORED = {"ES01", "EX01", "SA01", "GL08", "RT02"}
 
 
 def _public_objects():
-    for module in (skmdn, skmdn.datasets, skmdn.interop, skmdn.plotting):
+    modules = (skmdn, skmdn.datasets, skmdn.interop, skmdn.metrics, skmdn.plotting)
+    for module in modules:
         for name in module.__all__:
             if name.startswith("__"):
                 continue
@@ -25,7 +27,14 @@ def _public_objects():
             qualname = f"{module.__name__}.{name}"
             yield qualname
             if inspect.isclass(obj):
-                for attr, member in vars(obj).items():
+                # its own methods and those of skmdn's mixins it inherits
+                own = [
+                    (attr, member)
+                    for cls in reversed(obj.__mro__)
+                    if cls.__module__.startswith("skmdn")
+                    for attr, member in vars(cls).items()
+                ]
+                for attr, member in dict(own).items():
                     is_method = callable(member) or isinstance(
                         member, (classmethod, staticmethod)
                     )

@@ -219,21 +219,6 @@ def test_early_stopping_restores_best_weights(monkeypatch):
     assert held_out == pytest.approx(est.best_validation_score_, rel=1e-9)
 
 
-def test_validation_split_keeps_identical_rows_together_and_weights_count():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(50, 2)).repeat(3, axis=0)
-    Y = rng.normal(size=(50, 1)).repeat(3, axis=0)
-    w = rng.uniform(0.5, 2.0, size=50).repeat(3)
-    train_idx, val_idx = skmdn._preprocessing.validation_split(X, Y, w, 0.2, seed=3)
-    assert set(train_idx).isdisjoint(val_idx)
-    assert len(train_idx) + len(val_idx) == 150
-    # whole groups of 3 identical rows on each side
-    assert len(val_idx) % 3 == 0
-    assert np.isin(val_idx // 3 * 3, val_idx).all()
-    share = w[val_idx].sum() / w.sum()
-    assert 0.2 <= share < 0.2 + 3 * w.max() / w.sum()
-
-
 def test_early_stopping_needs_two_distinct_samples():
     est = MDNRegressor(early_stopping=True)
     with pytest.raises(ValueError, match="validation set is too small"):
@@ -404,20 +389,19 @@ def test_pipeline_and_grid_search():
     assert grid.predict(X).shape == (90,)
 
 
-def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(monkeypatch):
+def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(patch_run_epoch):
     X, y = _regression()
     calls = {"n": 0}
-    real_run_epoch = skmdn._training.Trainer.run_epoch
 
-    def flaky_run_epoch(self, *args):
+    def flaky_run_epoch(real, self, data):
         calls["n"] += 1
-        loss = real_run_epoch(self, *args)
+        loss = real(self, data)
         if calls["n"] == 2:
             self.params.fill_(float("nan"))
             return np.full_like(loss, np.nan)
         return loss
 
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", flaky_run_epoch)
+    patch_run_epoch(flaky_run_epoch)
     est = _fast(max_iter=4, learning_rate_init=1e-2, n_iter_no_change=np.inf)
     est.fit(X, y)
     assert est.n_iter_ == 4
@@ -426,20 +410,19 @@ def test_non_finite_epoch_is_rolled_back_with_a_lower_learning_rate(monkeypatch)
     assert np.isfinite(est.predict(X)).all()
 
 
-def test_a_non_finite_network_is_rolled_back_alone(monkeypatch):
+def test_a_non_finite_network_is_rolled_back_alone(patch_run_epoch):
     X, y = _regression()
     calls = {"n": 0}
-    real_run_epoch = skmdn._training.Trainer.run_epoch
 
-    def flaky_run_epoch(self, *args):
+    def flaky_run_epoch(real, self, data):
         calls["n"] += 1
-        loss = real_run_epoch(self, *args)
+        loss = real(self, data)
         if calls["n"] == 2:  # network 1 of 2 diverges in the second epoch
             self.params[1].fill_(float("nan"))
             loss[1] = np.nan
         return loss
 
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", flaky_run_epoch)
+    patch_run_epoch(flaky_run_epoch)
     est = _fast(n_networks=2, max_iter=4, learning_rate_init=1e-2)
     est.set_params(n_iter_no_change=np.inf).fit(X, y)
     assert [net.n_iter for net in est.networks_] == [4, 4]
@@ -448,16 +431,12 @@ def test_a_non_finite_network_is_rolled_back_alone(monkeypatch):
     assert np.isfinite(est.predict(X)).all()
 
 
-def test_persistent_non_finite_loss_raises_and_loses_nothing(monkeypatch):
+def test_persistent_non_finite_loss_raises_and_loses_nothing(patch_run_epoch):
     X, y = _regression()
     est = _fast().fit(X, y)
     before = est.predict(X)
     state = dict(est.__dict__)
-
-    def nan_epoch(self, *args):
-        return np.full(self.params.shape[0], np.nan)
-
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", nan_epoch)
+    patch_run_epoch(lambda real, self, data: np.full(self.params.shape[0], np.nan))
     with pytest.raises(FloatingPointError, match="non-finite loss"):
         est.set_params(warm_start=True).fit(X, y)
     with pytest.raises(FloatingPointError):
@@ -625,18 +604,17 @@ def test_ensemble_warm_start_and_partial_fit_continue_every_network():
     assert stream.n_iter_ == 2
 
 
-def test_interrupted_ensemble_keeps_the_networks_trained(monkeypatch):
+def test_interrupted_ensemble_keeps_the_networks_trained(patch_run_epoch):
     X, y = _regression()
     calls = {"n": 0}
-    real_run_epoch = skmdn._training.Trainer.run_epoch
 
-    def interrupted_run_epoch(self, *args):
+    def interrupted_run_epoch(real, self, data):
         calls["n"] += 1
         if calls["n"] == 3:  # during the third epoch of every network
             raise KeyboardInterrupt
-        return real_run_epoch(self, *args)
+        return real(self, data)
 
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", interrupted_run_epoch)
+    patch_run_epoch(interrupted_run_epoch)
     est = _fast(n_networks=3, max_iter=5, early_stopping=True)
     with pytest.warns(UserWarning, match="interrupted"):
         est.fit(X, y)

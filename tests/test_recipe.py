@@ -14,22 +14,6 @@ import skmdn._module
 import skmdn._preprocessing
 import skmdn._training
 from skmdn import MDNRegressor
-from skmdn._preprocessing import resolve_patience
-
-
-def test_auto_patience_counts_optimiser_steps():
-    steps = skmdn._preprocessing.PATIENCE_STEPS
-    # one step per epoch: the patience is the step count, within the clip
-    assert resolve_patience("auto", 100, 100) == skmdn._preprocessing.MAX_PATIENCE
-    assert resolve_patience("auto", 100 * (steps // 20), 100) == 20
-    # 10,000 rows, 10% held out: 36 batches of 256 rows, about 2,000 steps
-    assert resolve_patience("auto", 9_000, 256) == 56
-    # yacht (246 training rows, 8 batches of 32) keeps the 200 epochs it needs
-    assert resolve_patience("auto", 246, 32) == skmdn._preprocessing.MAX_PATIENCE
-    assert resolve_patience("auto", 800, 32) == -(-steps // 25)
-    assert resolve_patience("auto", 10**7, 256) == skmdn._preprocessing.MIN_PATIENCE
-    assert resolve_patience(7, 3, 1) == 7
-    assert resolve_patience(np.inf, 3, 1) == np.inf
 
 
 class Tanh8(nn.Module):
@@ -43,23 +27,17 @@ class Tanh8(nn.Module):
 
 # the default step size, and the final phase's epochs at a patience of 4
 LR0 = MDNRegressor().learning_rate_init
-FINAL = math.ceil(skmdn._training.FINAL_PATIENCE_SHARE * 4)
+FINAL = math.ceil(skmdn._optim.FINAL_PATIENCE_SHARE * 4)
 
 
-def _fit_recording(monkeypatch, fit=None, **params):
+def _fit_recording(patch_run_epoch, fit=None, **params):
     """Fit, recording per epoch the step size, the input noise, the weights."""
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, size=(300, 1))
     y = X[:, 0] + 0.1 * rng.normal(size=300)
     seen = []
-    trainer = (
-        skmdn._module.ModuleTrainer
-        if params.get("module") is not None
-        else skmdn._training.Trainer
-    )
-    real = trainer.run_epoch
 
-    def recording(self, data):
+    def recording(real, self, data):
         noise = self.input_noise
         seen.append(
             (
@@ -70,7 +48,7 @@ def _fit_recording(monkeypatch, fit=None, **params):
         )
         return real(self, data)
 
-    monkeypatch.setattr(trainer, "run_epoch", recording)
+    patch_run_epoch(recording)
     params = {
         "n_networks": 1,
         "n_components": 2,
@@ -89,29 +67,29 @@ def _fit_recording(monkeypatch, fit=None, **params):
     return est, seen
 
 
-def test_adaptive_schedule_cuts_twice_then_stops_and_drops_the_noise(monkeypatch):
-    est, seen = _fit_recording(monkeypatch, learning_rate="adaptive")
+def test_adaptive_schedule_cuts_twice_then_stops_and_drops_the_noise(patch_run_epoch):
+    est, seen = _fit_recording(patch_run_epoch, learning_rate="adaptive")
     # the first epoch improves on nothing; 3 epochs without progress, a cut;
     # 3 more, a cut; 3 more, stop
     assert est.n_iter_ == 10
     rates = [float(lr[0]) for lr, _, _ in seen]
-    cut = skmdn._training.LR_CUT_FACTOR
+    cut = skmdn._optim.LR_CUT_FACTOR
     assert rates == pytest.approx([LR0] * 4 + [LR0 / cut] * 3 + [LR0 / cut**2] * 3)
     noise = [level for _, level, _ in seen]
     assert noise == [0.1] * 4 + [0.0] * 6
 
 
 @pytest.mark.parametrize("module", [None, Tanh8])
-def test_constant_schedule_ends_with_a_noise_free_phase(monkeypatch, module):
+def test_constant_schedule_ends_with_a_noise_free_phase(patch_run_epoch, module):
     est, seen = _fit_recording(
-        monkeypatch, learning_rate="constant", n_iter_no_change=4, module=module
+        patch_run_epoch, learning_rate="constant", n_iter_no_change=4, module=module
     )
     # the first epoch is the best; 5 epochs without progress, then the best
     # weights come back, the noise goes and the step size is cut, for a
     # share of the patience (FINAL epochs): FINAL + 1 more without progress
     assert est.n_iter_ == 6 + FINAL + 1
     rates = [float(lr[0]) for lr, _, _ in seen]
-    factor = skmdn._training.FINAL_LR_FACTOR
+    factor = skmdn._optim.FINAL_LR_FACTOR
     assert rates == pytest.approx([LR0] * 6 + [LR0 / factor] * (FINAL + 1))
     assert [level for _, level, _ in seen] == [0.1] * 6 + [0.0] * (FINAL + 1)
     # the noise-free phase starts from the weights of the best noisy epoch
@@ -120,7 +98,7 @@ def test_constant_schedule_ends_with_a_noise_free_phase(monkeypatch, module):
 
 
 def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
-    monkeypatch, capsys
+    monkeypatch, patch_run_epoch, capsys
 ):
     waits = []
     real = skmdn._training.Progress.update
@@ -130,10 +108,10 @@ def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
         return real(self, histories, steps, epoch, max_iter, left)
 
     monkeypatch.setattr(skmdn._training.Progress, "update", recording)
-    _fit_recording(monkeypatch, n_iter_no_change=4, verbose=True)
+    _fit_recording(patch_run_epoch, n_iter_no_change=4, verbose=True)
     out = capsys.readouterr().out
     assert out.count("Network 0: noise-free final phase") == 1
-    factor = skmdn._training.FINAL_LR_FACTOR
+    factor = skmdn._optim.FINAL_LR_FACTOR
     assert f"learning rate {LR0 / factor:.3g}" in out
     # epochs left without progress: the noisy phase's, plus the final phase's
     # FINAL epochs until it starts; the last epoch stops the network
@@ -150,9 +128,11 @@ def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
         {"n_iter_no_change": np.inf, "max_iter": 5},
     ],
 )
-def test_constant_schedule_stops_at_the_first_plateau_otherwise(monkeypatch, params):
+def test_constant_schedule_stops_at_the_first_plateau_otherwise(
+    patch_run_epoch, params
+):
     params = {"learning_rate": "constant", **params}
-    est, seen = _fit_recording(monkeypatch, **params)
+    est, seen = _fit_recording(patch_run_epoch, **params)
     expected = params.get("max_iter", 4)
     assert est.n_iter_ == expected
     assert [float(lr[0]) for lr, _, _ in seen] == [LR0] * expected
@@ -160,13 +140,13 @@ def test_constant_schedule_stops_at_the_first_plateau_otherwise(monkeypatch, par
     assert [level or 0.0 for _, level, _ in seen] == [noise] * expected
 
 
-def test_warm_start_and_partial_fit_train_with_the_noise(monkeypatch):
+def test_warm_start_and_partial_fit_train_with_the_noise(patch_run_epoch):
     # a warm start trains with the noise again, then its own noise-free phase
     def fit_twice(est, X, y):
         est.fit(X, y)
         est.set_params(warm_start=True).fit(X, y)
 
-    est, seen = _fit_recording(monkeypatch, fit=fit_twice, n_iter_no_change=4)
+    est, seen = _fit_recording(patch_run_epoch, fit=fit_twice, n_iter_no_change=4)
     # every epoch of the second fit counts as no progress: 5 epochs, then
     # FINAL + 1
     noise = [level for _, level, _ in seen]
@@ -185,7 +165,7 @@ def test_warm_start_and_partial_fit_train_with_the_noise(monkeypatch):
         for _ in range(3):
             est.partial_fit(X, y)
 
-    _, seen = _fit_recording(monkeypatch, fit=three_epochs, n_iter_no_change=1)
+    _, seen = _fit_recording(patch_run_epoch, fit=three_epochs, n_iter_no_change=1)
     assert [level for _, level, _ in seen] == [0.1] * 3
 
 
@@ -215,19 +195,18 @@ def test_intervals_are_sharp_where_the_noise_vanishes(learning_rate):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_threads_are_scoped_to_the_fit_and_to_its_thread(monkeypatch):
+def test_threads_are_scoped_to_the_fit_and_to_its_thread(patch_run_epoch):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 2))
     y = X[:, 0] + 0.1 * rng.normal(size=200)
     before = torch.get_num_threads()
     seen = {}
-    real = skmdn._training.Trainer.run_epoch
 
-    def recording(self, data):
+    def recording(real, self, data):
         seen.setdefault(threading.get_ident(), set()).add(torch.get_num_threads())
         return real(self, data)
 
-    monkeypatch.setattr(skmdn._training.Trainer, "run_epoch", recording)
+    patch_run_epoch(recording)
     params = {"n_networks": 1, "max_iter": 3, "hidden_layer_sizes": (4,)}
     MDNRegressor(**params).fit(X, y)
     assert seen.pop(threading.get_ident()) == {1}

@@ -1,0 +1,106 @@
+"""Data preparation before any tensor: the validation split and the 'auto' rules."""
+
+import numpy as np
+import pytest
+
+import skmdn._preprocessing
+from skmdn._preprocessing import (
+    AUTO_BATCH_MIN,
+    AUTO_BATCH_SIZE,
+    input_noise_level,
+    resolve_batch_size,
+    resolve_patience,
+    split_keys,
+    target_noise_levels,
+    validation_split,
+)
+
+
+def _split(X, Y, w, fraction, seed):
+    return validation_split(split_keys(X, Y, w), w, fraction, seed)
+
+
+def test_validation_split_keeps_identical_rows_together_and_weights_count():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(50, 2)).repeat(3, axis=0)
+    Y = rng.normal(size=(50, 1)).repeat(3, axis=0)
+    w = rng.uniform(0.5, 2.0, size=50).repeat(3)
+    train_idx, val_idx = _split(X, Y, w, 0.2, seed=3)
+    assert set(train_idx).isdisjoint(val_idx)
+    assert len(train_idx) + len(val_idx) == 150
+    # whole groups of 3 identical rows on each side
+    assert len(val_idx) % 3 == 0
+    assert np.isin(val_idx // 3 * 3, val_idx).all()
+    share = w[val_idx].sum() / w.sum()
+    assert 0.2 <= share < 0.2 + 3 * w.max() / w.sum()
+
+
+def test_split_keys_do_not_depend_on_the_units_and_leave_the_data_alone():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(200, 3))
+    Y = rng.normal(size=(200, 1))
+    w = rng.uniform(0.5, 2.0, size=200)
+    X_copy = X.copy()
+    keys = split_keys(X, Y, w)
+    assert keys.shape == (200, 4)
+    assert np.array_equal(X, X_copy)
+    # -0.0 and 0.0 hash alike; an affine change of units splits alike
+    moved = _split(X * [10.0, 1e-3, 2.0] + 5.0, Y * 100.0, w, 0.1, seed=7)
+    for a, b in zip(_split(X, Y, w, 0.1, seed=7), moved, strict=True):
+        assert np.array_equal(a, b)
+    # float32 data is keyed in float64
+    assert split_keys(X.astype(np.float32), Y.astype(np.float32), w).dtype == np.float64
+
+
+def test_different_seeds_give_different_splits_of_the_same_keys():
+    rng = np.random.RandomState(2)
+    X, Y, w = rng.normal(size=(300, 2)), rng.normal(size=(300, 1)), np.ones(300)
+    keys = split_keys(X, Y, w)
+    a = validation_split(keys, w, 0.1, seed=1)[1]
+    b = validation_split(keys, w, 0.1, seed=2)[1]
+    assert len(a) == len(b) == 30
+    assert not np.array_equal(a, b)
+
+
+def test_a_split_without_two_weighted_rows_is_an_error():
+    X, Y, w = np.ones((5, 1)), np.ones((5, 1)), np.ones(5)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        _split(X, Y, w, 0.1, seed=0)
+
+
+def test_auto_batch_size():
+    assert resolve_batch_size("auto", 100) == AUTO_BATCH_MIN
+    assert resolve_batch_size("auto", 20) == 20
+    assert resolve_batch_size("auto", 32 * 100) == 100
+    assert resolve_batch_size("auto", 10**6) == AUTO_BATCH_SIZE
+    assert resolve_batch_size(64, 10) == 10
+
+
+def test_auto_noise_levels():
+    factor = skmdn._preprocessing.INPUT_NOISE_FACTOR
+    assert input_noise_level("auto", 1000, 3) == pytest.approx(
+        factor * 1000 ** (-1 / 7)
+    )
+    assert input_noise_level(0.2, 1000, 3) == 0.2
+    # a rating (5 values, a step of 1) is dequantised; a continuous target is not
+    Y = np.c_[np.arange(1000) % 5, np.random.RandomState(0).normal(size=1000)]
+    levels = target_noise_levels("auto", Y)
+    assert levels.shape == (2, 1)
+    assert levels[0, 0] == pytest.approx(1 / np.sqrt(12))
+    assert levels[1, 0] == 0.0
+    assert np.array_equal(target_noise_levels(0.1, Y), np.full((2, 1), 0.1))
+
+
+def test_auto_patience_counts_optimiser_steps():
+    steps = skmdn._preprocessing.PATIENCE_STEPS
+    # one step per epoch: the patience is the step count, within the clip
+    assert resolve_patience("auto", 100, 100) == skmdn._preprocessing.MAX_PATIENCE
+    assert resolve_patience("auto", 100 * (steps // 20), 100) == 20
+    # 10,000 rows, 10% held out: 36 batches of 256 rows, about 2,000 steps
+    assert resolve_patience("auto", 9_000, 256) == 56
+    # yacht (246 training rows, 8 batches of 32) keeps the 200 epochs it needs
+    assert resolve_patience("auto", 246, 32) == skmdn._preprocessing.MAX_PATIENCE
+    assert resolve_patience("auto", 800, 32) == -(-steps // 25)
+    assert resolve_patience("auto", 10**7, 256) == skmdn._preprocessing.MIN_PATIENCE
+    assert resolve_patience(7, 3, 1) == 7
+    assert resolve_patience(np.inf, 3, 1) == np.inf
