@@ -302,9 +302,7 @@ class ModuleTrunk:
             params,
             head,
             optimizer,
-            log_det=log_det,
-            generator=generator,
-            **plan.trainer_kwargs(),
+            **plan.trainer_kwargs(log_det, generator),
         )
 
     def outputs(self, states, X, device):

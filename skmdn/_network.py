@@ -372,9 +372,7 @@ class MLP:
             head,
             params,
             optimizer,
-            log_det=log_det,
-            generator=generator,
-            **plan.trainer_kwargs(),
+            **plan.trainer_kwargs(log_det, generator),
         )
 
     def outputs(self, states, X, device):

@@ -611,9 +611,11 @@ class TrainingPlan:
             target_noise=np.array(target_noise),
         )
 
-    def trainer_kwargs(self):
-        """Return the keywords of :class:`BaseTrainer` that the plan sets."""
+    def trainer_kwargs(self, log_det, generator):
+        """Return the keywords of :class:`BaseTrainer`: the plan's, and these two."""
         return {
+            "log_det": log_det,
+            "generator": generator,
             "batch_size": self.batch_size,
             "alpha": self.alpha,
             "clip_grad_norm": self.clip_grad_norm,

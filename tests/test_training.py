@@ -227,9 +227,7 @@ class LinearTrunk:
             head,
             params,
             optimizer,
-            log_det=log_det,
-            generator=generator,
-            **plan.trainer_kwargs(),
+            **plan.trainer_kwargs(log_det, generator),
         )
 
     def outputs(self, states, X, device):
