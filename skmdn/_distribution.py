@@ -8,7 +8,8 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skmdn import _numerics
+from skmdn._mixture import covariance, critical, crps, density, hpd, quadrature, roots
+from skmdn._mixture.modes import find_modes, unique_modes
 
 
 def check_targets(y, n, D, name="y"):
@@ -125,7 +126,7 @@ class MixtureDistribution:
                 raise ValueError("scale_tril must be lower triangular.")
             if (np.diagonal(scale_tril, axis1=-2, axis2=-1) <= 0).any():
                 raise ValueError("scale_tril must have a positive diagonal.")
-            scales = _numerics.marginal_scales(scale_tril)
+            scales = covariance.marginal_scales(scale_tril)
         scales = np.asarray(scales, dtype=np.float64)
         if weights.ndim != 2 or means.ndim != 3 or means.shape != scales.shape:
             raise ValueError(
@@ -189,7 +190,7 @@ class MixtureDistribution:
         """
         dist = cls.__new__(cls)
         if scales is None:
-            scales = _numerics.marginal_scales(scale_tril)
+            scales = covariance.marginal_scales(scale_tril)
         dist.weights, dist.means, dist.scales = weights, means, scales
         dist.scale_tril = scale_tril
         dist.squeeze = squeeze
@@ -201,7 +202,7 @@ class MixtureDistribution:
 
         One target's full covariance is a scale: it gives the diagonal form.
         """
-        if _numerics.is_full(means, cov):
+        if covariance.is_full(means, cov):
             if means.shape[-1] == 1:
                 return cls._trusted(weights, means, cov[..., 0], squeeze)
             return cls._trusted(weights, means, None, squeeze, scale_tril=cov)
@@ -237,7 +238,7 @@ class MixtureDistribution:
     @property
     def covariances(self):
         """Component covariance matrices, of shape (n_samples, n_components, D, D)."""
-        return _numerics.covariances(self.means, self._cov)
+        return covariance.covariances(self.means, self._cov)
 
     @property
     def n_components(self):
@@ -351,7 +352,7 @@ class MixtureDistribution:
             return self._trusted(
                 self.weights, self.means[..., keep], self.scales[..., keep], squeeze
             )
-        tril = _numerics.marginal_tril(self.scale_tril, keep)
+        tril = covariance.marginal_tril(self.scale_tril, keep)
         return self._trusted(
             self.weights, self.means[..., keep], None, squeeze, scale_tril=tril
         )
@@ -451,7 +452,7 @@ class MixtureDistribution:
         if not np.isfinite(values).all():
             raise ValueError("values must be finite.")
         with np.errstate(over="ignore", invalid="ignore"):
-            weights, means, cov = _numerics.condition(
+            weights, means, cov = covariance.condition(
                 self.weights, self.means, self._cov, values, given
             )
         if not (np.isfinite(weights).all() and np.isfinite(means).all()):
@@ -477,7 +478,7 @@ class MixtureDistribution:
             Joint log-density over the targets.
         """
         y = check_targets(y, len(self), self.n_outputs)
-        return _numerics.logpdf(self.weights, self.means, self._cov, y)
+        return density.logpdf(self.weights, self.means, self._cov, y)
 
     def pdf(self, y):
         """Density of ``y[i]`` under row ``i``'s mixture.
@@ -521,7 +522,7 @@ class MixtureDistribution:
             raise ValueError(
                 f"y must have shape (n_candidates, {self.n_outputs}); got {y.shape}."
             )
-        return _numerics.cross_logpdf(self.weights, self.means, self._cov, y)
+        return density.cross_logpdf(self.weights, self.means, self._cov, y)
 
     def cdf(self, y):
         """Marginal cumulative distribution function of each target.
@@ -537,7 +538,7 @@ class MixtureDistribution:
             ``P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.cdf(self.weights, self.means, self.scales, y))
+        return self._out(density.cdf(self.weights, self.means, self.scales, y))
 
     def ppf(self, q):
         """Marginal quantile function (inverse of :meth:`cdf`) of each target.
@@ -615,7 +616,7 @@ class MixtureDistribution:
         w = np.repeat(self.weights, m, axis=0)
         out = np.empty((n, m, D))
         for d in range(D):
-            out[:, :, d] = _numerics.ppf(
+            out[:, :, d] = roots.ppf(
                 w,
                 np.repeat(self.means[:, :, d], m, axis=0),
                 np.repeat(self.scales[:, :, d], m, axis=0),
@@ -680,7 +681,7 @@ class MixtureDistribution:
             ``P(Y_d > y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.sf(self.weights, self.means, self.scales, y))
+        return self._out(density.sf(self.weights, self.means, self.scales, y))
 
     def logcdf(self, y):
         """Log of the marginal cdf of each target, finite far into the lower tail.
@@ -700,7 +701,7 @@ class MixtureDistribution:
             ``log P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.logcdf(self.weights, self.means, self.scales, y))
+        return self._out(density.logcdf(self.weights, self.means, self.scales, y))
 
     def logsf(self, y):
         """Log of the marginal survival function, finite far into the upper tail.
@@ -717,7 +718,7 @@ class MixtureDistribution:
             :meth:`logcdf` of the mirrored mixture.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.logsf(self.weights, self.means, self.scales, y))
+        return self._out(density.logsf(self.weights, self.means, self.scales, y))
 
     def isf(self, q):
         """Inverse survival function of each target: ``y`` with ``sf(y) == q``.
@@ -784,7 +785,7 @@ class MixtureDistribution:
         if order < 0:
             raise ValueError(f"order must be a non-negative integer; got {order!r}.")
         return self._out(
-            _numerics.moment(self.weights, self.means, self.scales, int(order))
+            density.moment(self.weights, self.means, self.scales, int(order))
         )
 
     def stats(self, moments="mv"):
@@ -818,7 +819,7 @@ class MixtureDistribution:
             )
         w, mu, s = self.weights, self.means, self.scales
         mean = np.einsum("nk,nkd->nd", w, mu)
-        var = _numerics.moment(w, mu, s, 2, center=mean)
+        var = density.moment(w, mu, s, 2, center=mean)
         out = []
         for letter in moments:
             if letter == "m":
@@ -826,9 +827,9 @@ class MixtureDistribution:
             elif letter == "v":
                 out.append(var)
             elif letter == "s":
-                out.append(_numerics.moment(w, mu, s, 3, center=mean) / var**1.5)
+                out.append(density.moment(w, mu, s, 3, center=mean) / var**1.5)
             else:
-                out.append(_numerics.moment(w, mu, s, 4, center=mean) / var**2 - 3.0)
+                out.append(density.moment(w, mu, s, 4, center=mean) / var**2 - 3.0)
         out = [self._out(a) for a in out]
         return out[0] if len(out) == 1 else tuple(out)
 
@@ -858,10 +859,10 @@ class MixtureDistribution:
             :meth:`marginal` for one target's entropy).
         """
         if self.n_outputs == 1:
-            return _numerics.entropy_1d(
+            return quadrature.entropy_1d(
                 self.weights, self.means[..., 0], self.scales[..., 0]
             )
-        return _numerics.entropy_qmc(self.weights, self.means, self._cov)
+        return quadrature.entropy_qmc(self.weights, self.means, self._cov)
 
     def support(self):
         """Support of each target's distribution: the whole real line.
@@ -932,7 +933,7 @@ class MixtureDistribution:
         lb, ub = bounds
         if np.isnan(lb).any() or np.isnan(ub).any() or (lb > ub).any():
             raise ValueError("Bounds must satisfy lb <= ub on every row.")
-        return _numerics.expect(
+        return quadrature.expect(
             self.weights,
             self.means[..., 0],
             self.scales[..., 0],
@@ -967,11 +968,11 @@ class MixtureDistribution:
         """
         w, mu, s = self.weights, self.means, self.scales
         if self.n_outputs == 1:
-            modes, _, _ = _numerics.sorted_critical_points(w, mu[..., 0], s[..., 0])
-            logp = _numerics.logpdf_points(w, mu[..., 0], s[..., 0], modes)
+            modes, _, _ = critical.sorted_critical_points(w, mu[..., 0], s[..., 0])
+            logp = critical.logpdf_points(w, mu[..., 0], s[..., 0], modes)
             best = logp.argmax(1)  # padding repeats the last mode, after it
             return self._out(modes[np.arange(len(self)), best][:, None])
-        x, logp = _numerics.find_modes(w, mu, self._cov)
+        x, logp = find_modes(w, mu, self._cov)
         best = logp.argmax(1)
         return self._out(x[np.arange(len(self)), best])
 
@@ -1012,16 +1013,16 @@ class MixtureDistribution:
         out = []
         if self.n_outputs == 1:
             w1, mu1, s1 = w, mu[..., 0], s[..., 0]
-            modes, n_modes, anti = _numerics.sorted_critical_points(w1, mu1, s1)
-            dens = np.exp(_numerics.logpdf_points(w1, mu1, s1, modes))
-            cuts = _numerics.cdf_points(w1, mu1, s1, anti)
+            modes, n_modes, anti = critical.sorted_critical_points(w1, mu1, s1)
+            dens = np.exp(critical.logpdf_points(w1, mu1, s1, modes))
+            cuts = critical.cdf_points(w1, mu1, s1, anti)
             for i in range(len(self)):
                 k = n_modes[i]
                 mass = np.diff(np.r_[0.0, cuts[i, : k - 1], 1.0])
                 out.append(self._modes_tuple(modes[i, :k, None], dens[i, :k], mass))
             return out
-        x, logp = _numerics.find_modes(w, mu, self._cov)
-        first, label = _numerics.unique_modes(x, s)
+        x, logp = find_modes(w, mu, self._cov)
+        first, label = unique_modes(x, s)
         for i in range(len(self)):
             keep = np.flatnonzero(first[i])
             mass = np.array([w[i, label[i] == k].sum() for k in keep])
@@ -1080,8 +1081,33 @@ class MixtureDistribution:
             return [np.array([[-np.inf, np.inf]]) for _ in range(len(self))]
         if confidence == 0.0:
             return [np.repeat(m, 2).reshape(1, 2) for m in self.mode().reshape(-1)]
-        return _numerics.hpd_sets(
+        return hpd.hpd_sets(
             self.weights, self.means[..., 0], self.scales[..., 0], confidence
+        )
+
+    def _grid_hpd(self, confidences, n_grid=1000):
+        """Highest-density sets of one target on a grid, for plots.
+
+        See :func:`skmdn._mixture.hpd.grid_hpd_sets`; the grid spans all but a
+        twentieth of the mass that the widest set leaves out, split between
+        the two tails (and a margin either side, so the ends fall inside).
+        """
+        confidences = np.asarray(confidences, dtype=np.float64)
+        lo, hi = self.interval(1 - (1 - confidences.max()) / 20)
+        lo = np.atleast_1d(lo).astype(np.float64)
+        hi = np.atleast_1d(hi).astype(np.float64)
+        w, mu, s = self.weights, self.means, self.scales
+        return hpd.grid_hpd_sets(w, mu, s, lo, hi, confidences, n_grid)
+
+    def _crps(self, y):
+        """CRPS of each target at ``y`` of shape (n, D), in closed form; (n, D)."""
+        return np.column_stack(
+            [
+                crps.crps(
+                    self.weights, self.means[..., d], self.scales[..., d], y[:, d]
+                )
+                for d in range(self.n_outputs)
+            ]
         )
 
     # -- sampling -----------------------------------------------------------------
