@@ -2,19 +2,26 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from functools import cached_property
+
 import numpy as np
-from scipy.special import ndtr
 
 from skmdn._mixture import _blocks, roots
-from skmdn._mixture.component import LOG_2PI
+from skmdn._mixture.component import (
+    D1_AT,
+    D1_PEAK,
+    D2_AT,
+    D2_PEAK,
+    Mixture1D,
+    curvature_ratio,
+    curvature_terms,
+    log_kernel,
+    score,
+    slope_terms,
+    standardize_by,
+)
 from skmdn._mixture.roots import EPS, solve_bracketed
 
-# The density's derivatives share the factor 1/sqrt(2 pi), left out here.
-# -z e^{-z^2/2} has its extrema at z = -1 (max) and z = 1 (min);
-# (z^2 - 1) e^{-z^2/2} its minimum -1 at 0 and its maxima at +-sqrt(3).
-_E_HALF = np.exp(-0.5)
-_PSI2_MAX = 2.0 * np.exp(-1.5)
-_SQRT3 = np.sqrt(3.0)
 # A cell across which the density varies by less than this fraction of
 # itself is not subdivided further: a bump so flat is not resolved. Nor is a
 # cell where the density stays below _NEGLIGIBLE (in logs) of the height of
@@ -24,64 +31,42 @@ _NEGLIGIBLE = -700.0
 _MAX_DEPTH = 200
 
 
-class Rows:
-    """Components of 1-D mixtures, arrays of shape (P, K), gathered by row."""
+class Rows(Mixture1D):
+    """1-D mixtures with the rounding bounds that certify their critical points."""
 
-    def __init__(self, w, mu, s):
-        self.w, self.mu, self.s = w, mu, s
-        self.K = w.shape[1]
-        with np.errstate(divide="ignore"):
-            # log(w / s); a zero weight becomes a term that underflows to 0
-            self.lws = np.maximum(np.log(w) - np.log(s), -1e5)
-        self.inv_s = 1.0 / s
-        self.highest = self.lws.max(1)  # the density is at least this high
+    @cached_property
+    def highest(self):
+        """The log of the highest component peak, less log sqrt(2 pi) (P,)."""
+        return self.lws.max(1)  # the density is at least this high
 
-    def terms(self, rows, x):
-        """Scaled component densities at ``x`` of the given rows.
+    def rounded_terms(self, rows, x):
+        """:meth:`~Mixture1D.terms` and the per-term relative rounding of ``h``.
 
-        Returns ``z`` (m, K), ``h = exp(arg - top)`` (m, K) with ``arg`` the
-        log of each component's density (less log sqrt(2 pi)) and ``top``
-        (m,) its largest value, and the per-term relative rounding ``err``
-        (m, K) of ``h``.
+        Returns ``z``, ``h``, ``top`` and ``err`` (m, K).
         """
-        z = (x[:, None] - self.mu[rows]) / self.s[rows]
-        arg = self.lws[rows] - 0.5 * z * z
-        top = arg.max(1)
-        h = np.exp(arg - top[:, None])
+        z, h, top = self.terms(rows, x)
         err = EPS * (self.K + 8 + 2 * np.abs(self.lws[rows]) + 3 * z * z)
         err += 2 * EPS * np.abs(top)[:, None]
         return z, h, top, err
 
     def slope_sign(self, rows, x):
         """Sign of the density's derivative at ``x``: +1, -1, or 0 within rounding."""
-        z, h, _, err = self.terms(rows, x)
-        t = h * z * self.inv_s[rows]  # minus the derivative's terms
+        z, h, _, err = self.rounded_terms(rows, x)
+        t = slope_terms(h, z, self.inv_s[rows])  # minus the derivative's terms
         d = -t.sum(1)
         noise = (np.abs(t) * err).sum(1)
         return np.where(d > noise, 1, np.where(d < -noise, -1, 0))
 
     def log_slope(self, rows, x):
         """``d log p / dx``, its derivative, and the rounding of the former."""
-        z, h, _, err = self.terms(rows, x)
+        z, h, _, err = self.rounded_terms(rows, x)
         r = h / h.sum(1, keepdims=True)
         inv_s = self.inv_s[rows]
-        a = -z * inv_s
+        a = score(z, inv_s)
         g = (r * a).sum(1)
-        dg = (r * (a * a - inv_s * inv_s)).sum(1) - g * g
+        dg = (r * curvature_ratio(a, inv_s)).sum(1) - g * g
         noise = (r * np.abs(a) * err).sum(1)
         return g, dg, noise
-
-    def logpdf(self, rows, x):
-        """Log-density and its derivative at ``x``."""
-        z, h, top, _ = self.terms(rows, x)
-        tot = h.sum(1)
-        g = -(h * z * self.inv_s[rows]).sum(1) / tot
-        return top + np.log(tot) - 0.5 * LOG_2PI, g
-
-    def cdf(self, rows, x):
-        """Mixture cdf at ``x``."""
-        z = (x[:, None] - self.mu[rows]) / self.s[rows]
-        return (self.w[rows] * ndtr(z)).sum(1)
 
     def certify(self, rows, a, b):
         """Which cells ``[a, b]`` need no further subdivision.
@@ -95,23 +80,25 @@ class Rows:
         ``exp(_NEGLIGIBLE)`` of the row's highest component peak.
         """
         mu, lws, inv_s = self.mu[rows], self.lws[rows], self.inv_s[rows]
-        za = (a[:, None] - mu) * inv_s
-        zb = (b[:, None] - mu) * inv_s
-        arg_a = lws - 0.5 * za * za
-        arg_b = lws - 0.5 * zb * zb
+        za = standardize_by(a[:, None], mu, inv_s)
+        zb = standardize_by(b[:, None], mu, inv_s)
+        arg_a = lws + log_kernel(za)
+        arg_b = lws + log_kernel(zb)
         top = np.maximum(arg_a.max(1), arg_b.max(1))[:, None]
         ha, hb = np.exp(arg_a - top), np.exp(arg_b - top)
         with np.errstate(over="ignore"):
             peak = np.exp(lws - top) * inv_s  # a term's height at its mean, / s
         # first derivative: terms -h z / s
-        ta, tb = -ha * za * inv_s, -hb * zb * inv_s
-        d1_hi = np.where((za < -1) & (zb > -1), _E_HALF * peak, np.maximum(ta, tb))
-        d1_lo = np.where((za < 1) & (zb > 1), -_E_HALF * peak, np.minimum(ta, tb))
+        ta, tb = -slope_terms(ha, za, inv_s), -slope_terms(hb, zb, inv_s)
+        rise = (za < -D1_AT) & (zb > -D1_AT)
+        fall = (za < D1_AT) & (zb > D1_AT)
+        d1_hi = np.where(rise, D1_PEAK * peak, np.maximum(ta, tb))
+        d1_lo = np.where(fall, -D1_PEAK * peak, np.minimum(ta, tb))
         d1_hi, d1_lo = d1_hi.sum(1), d1_lo.sum(1)
         # second derivative: terms h (z^2 - 1) / s^2
-        ua, ub = ha * (za * za - 1) * inv_s, hb * (zb * zb - 1) * inv_s
-        crest = ((za < -_SQRT3) & (zb > -_SQRT3)) | ((za < _SQRT3) & (zb > _SQRT3))
-        d2_hi = np.where(crest, _PSI2_MAX * peak, np.maximum(ua, ub))
+        ua, ub = curvature_terms(ha, za, inv_s), curvature_terms(hb, zb, inv_s)
+        crest = ((za < -D2_AT) & (zb > -D2_AT)) | ((za < D2_AT) & (zb > D2_AT))
+        d2_hi = np.where(crest, D2_PEAK * peak, np.maximum(ua, ub))
         d2_lo = np.where((za < 0) & (zb > 0), -peak, np.minimum(ua, ub))
         d2_hi, d2_lo = (d2_hi * inv_s).sum(1), (d2_lo * inv_s).sum(1)
         one_sign = (d1_lo > 0) | (d1_hi < 0)
@@ -311,7 +298,7 @@ def logpdf_points(w, mu, s, x):
     """Log-density of each row's mixture at several points, ``x`` of shape (P, M)."""
     w, mu, s, x = _blocks.contiguous(w, mu, s, x)
     P, M = x.shape
-    m = Rows(w, mu, s)
+    m = Mixture1D(w, mu, s)
     rows = np.repeat(np.arange(P), M)
     out = _blocks.in_chunks(
         lambda r, xx: m.logpdf(r, xx)[0], P * M, w.shape[1], rows, x.ravel()
@@ -323,6 +310,6 @@ def cdf_points(w, mu, s, x):
     """Cdf of each row's mixture at several points, ``x`` of shape (P, M)."""
     w, mu, s, x = _blocks.contiguous(w, mu, s, x)
     P, M = x.shape
-    m = Rows(w, mu, s)
+    m = Mixture1D(w, mu, s)
     rows = np.repeat(np.arange(P), M)
     return _blocks.in_chunks(m.cdf, P * M, w.shape[1], rows, x.ravel()).reshape(P, M)

@@ -3,17 +3,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from scipy.special import ndtr
 
 from skmdn._mixture import _blocks
-from skmdn._mixture.component import _INV_SQRT_2PI
+from skmdn._mixture.component import INV_SQRT_2PI, cdf, kernel
 
 
 def _abs_normal_mean(m, v):
     """``E|Z|`` for ``Z ~ N(m, v)``."""
     sd = np.sqrt(v)
     z = m / sd
-    return 2 * sd * np.exp(-0.5 * z * z) * _INV_SQRT_2PI + m * (2 * ndtr(z) - 1)
+    return 2 * sd * kernel(z) * INV_SQRT_2PI + m * (2 * cdf(z) - 1)
 
 
 def crps(w, mu, s, y):

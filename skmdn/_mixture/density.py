@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from scipy.special import log_ndtr, logsumexp, ndtr
+from scipy.special import logsumexp
 
+from skmdn._mixture import component
 from skmdn._mixture.component import LOG_2PI
 from skmdn._mixture.covariance import is_full, log_diag_sum, whiten
 from skmdn._mixture.outputs import log_weights
@@ -98,8 +99,8 @@ def cdf(weights, means, scales, y):
     -------
     ndarray of shape (n, D), clipped to [0, 1]
     """
-    z = (y[:, None, :] - means) / scales
-    return np.clip((weights[:, :, None] * ndtr(z)).sum(1), 0.0, 1.0)
+    z = component.standardize(y[:, None, :], means, scales)
+    return np.clip((weights[:, :, None] * component.cdf(z)).sum(1), 0.0, 1.0)
 
 
 def sf(weights, means, scales, y):
@@ -118,8 +119,8 @@ def sf(weights, means, scales, y):
     -------
     ndarray of shape (n, D), clipped to [0, 1]
     """
-    z = (y[:, None, :] - means) / scales
-    return np.clip((weights[:, :, None] * ndtr(-z)).sum(1), 0.0, 1.0)
+    z = component.standardize(y[:, None, :], means, scales)
+    return np.clip((weights[:, :, None] * component.sf(z)).sum(1), 0.0, 1.0)
 
 
 def logcdf(weights, means, scales, y):
@@ -138,9 +139,9 @@ def logcdf(weights, means, scales, y):
     -------
     ndarray of shape (n, D), at most 0
     """
-    z = (y[:, None, :] - means) / scales
+    z = component.standardize(y[:, None, :], means, scales)
     log_w = log_weights(weights)[:, :, None]
-    return np.minimum(logsumexp(log_w + log_ndtr(z), axis=1), 0.0)
+    return np.minimum(logsumexp(log_w + component.log_cdf(z), axis=1), 0.0)
 
 
 def logsf(weights, means, scales, y):

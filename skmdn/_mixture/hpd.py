@@ -5,10 +5,10 @@
 from functools import partial
 
 import numpy as np
-from scipy.special import ndtri
 
 from skmdn._mixture import _blocks, roots
-from skmdn._mixture.critical import Rows, critical_points, ragged_to_padded
+from skmdn._mixture.component import Mixture1D, log_kernel, quantile
+from skmdn._mixture.critical import critical_points, ragged_to_padded
 from skmdn._mixture.density import logpdf
 from skmdn._mixture.roots import EPS, bisect, solve_bracketed
 
@@ -59,7 +59,7 @@ def hpd_sets(w, mu, s, confidence):
 
 def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
     P, K = w.shape
-    m = Rows(w, mu, s)
+    m = Mixture1D(w, mu, s)
     live = w > 0
     far_lo = np.where(live, mu - 40 * s, np.inf).min(1)
     far_hi = np.where(live, mu + 40 * s, -np.inf).max(1)
@@ -141,8 +141,8 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
     top_seg = np.argmax(np.where(rising, top, -np.inf), axis=1)
     lam_hi = top[np.arange(P), top_seg]  # the highest mode
     lam_lo = np.maximum(log_e[:, 0], log_e[:, -1]) - 1.0
-    z = ndtri(0.5 + 0.5 * confidence)
-    lam0 = np.clip(lam_hi - 0.5 * z * z, lam_lo, lam_hi)
+    z = quantile(0.5 + 0.5 * confidence)
+    lam0 = np.clip(lam_hi + log_kernel(z), lam_lo, lam_hi)
     lam, _, ok = solve_bracketed(fun, lam_lo, lam_hi, lam0, ftol=1e-12)
     total, _, inside, lo, hi, failed = pieces(lam, np.arange(P))
     miss = np.where(ok & ~failed, np.abs(total - confidence), np.inf)

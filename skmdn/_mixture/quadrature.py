@@ -3,9 +3,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from scipy.special import logsumexp, ndtri
+from scipy.special import logsumexp
 
-from skmdn._mixture.component import _INV_SQRT_2PI, LOG_2PI
+from skmdn._mixture.component import LOG_2PI, at, mixture_pdf, quantile
 from skmdn._mixture.covariance import is_full, log_diag_sum
 from skmdn._mixture.density import component_logpdf
 from skmdn._mixture.outputs import log_weights
@@ -40,7 +40,7 @@ def _quadrature(w, mu, s, lb, ub):
         Mixture density at the nodes.
     """
     P = len(w)
-    cuts = (mu[:, :, None] + s[:, :, None] * _QUAD_CUTS).reshape(P, -1)
+    cuts = at(mu[:, :, None], s[:, :, None], _QUAD_CUTS).reshape(P, -1)
     pieces = [cuts]
     if np.isfinite(lb).any() or np.isfinite(ub).any():
         low = np.where(np.isfinite(lb), lb, cuts.min(1))
@@ -57,12 +57,7 @@ def _quadrature(w, mu, s, lb, ub):
     # the density directly (one exp per node and component): at every node
     # some component is within eight standard deviations, so it cannot
     # underflow unless that component's weight does
-    z = x[:, :, None] - mu[:, None, :]
-    z *= (1.0 / s)[:, None, :]
-    np.square(z, out=z)
-    z *= -0.5
-    np.exp(z, out=z)
-    pdf = np.einsum("pmk,pk->pm", z, w / s) * _INV_SQRT_2PI
+    pdf = mixture_pdf(w, mu, s, x)
     weight = (half[:, :, None] * _GL_WEIGHTS).reshape(P, -1) * pdf
     return x, weight, pdf
 
@@ -165,7 +160,7 @@ def entropy_qmc(weights, means, cov, n_points=2048, seed=0):
 
     n, K, D = means.shape
     full = is_full(means, cov)
-    z = ndtri(qmc.Sobol(D, scramble=True, seed=seed).random(n_points))  # (M, D)
+    z = quantile(qmc.Sobol(D, scramble=True, seed=seed).random(n_points))  # (M, D)
     # centred on each row's mean, so the expanded quadratic form below keeps
     # its precision for targets far from zero
     mu = means - np.einsum("nk,nkd->nd", weights, means)[:, None, :]

@@ -3,10 +3,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from scipy.special import log_ndtr, logsumexp, ndtr, ndtri
 
 from skmdn._mixture import _blocks
-from skmdn._mixture.component import _INV_SQRT_2PI, LOG_2PI
+from skmdn._mixture.component import Mixture1D
 
 EPS = np.finfo(np.float64).eps
 _SIGN_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -200,22 +199,18 @@ def _ppf_block(w, mu, s, q):
     mu = mu * sign[:, None]
     p = np.where(upper, 1.0 - q, q)  # exact for q in [0.5, 1]
     log_p = np.log(p)
+    m = Mixture1D(w, mu, s)
     # The components' quantiles at slightly lower and higher levels, a few
     # floats further out, bracket the mixture's quantile despite rounding.
-    lo = (mu + s * ndtri(p * (1 - 1e-9))[:, None]).min(1)
-    hi = (mu + s * ndtri(p * (1 + 1e-9))[:, None]).max(1)
+    lo = m.component_quantiles(p * (1 - 1e-9)).min(1)
+    hi = m.component_quantiles(p * (1 + 1e-9)).max(1)
     lo -= 4 * np.abs(np.spacing(lo))
     hi += 4 * np.abs(np.spacing(hi))
-    x0 = np.clip((w * (mu + s * ndtri(p)[:, None])).sum(1), lo, hi)
-    w_pdf = w / s * _INV_SQRT_2PI
-    with np.errstate(divide="ignore"):
-        log_w = np.log(w)
-    log_s = np.log(s)
+    x0 = np.clip((w * m.component_quantiles(p)).sum(1), lo, hi)
 
     def fun(x, idx):
-        z = (x[:, None] - mu[idx]) / s[idx]
-        cdf = (w[idx] * ndtr(z)).sum(1)
-        pdf = (w_pdf[idx] * np.exp(-0.5 * z * z)).sum(1)
+        z = m.z(idx, x)
+        cdf, pdf = m.cdf_z(idx, z), m.pdf_z(idx, z)
         pa, lpa, up = p[idx], log_p[idx], upper[idx]
         # Above the median (mirrored) the result is the last float with
         # cdf <= p, below it the first with cdf >= p.
@@ -225,18 +220,14 @@ def _ppf_block(w, mu, s, q):
             log_cdf, log_pdf = np.log(cdf), np.log(pdf)
         small = cdf < _TINY
         if small.any():  # deep tails: the cdf from log_ndtr, compared in logs
-            lw = log_w[idx[small]]
-            log_cdf[small] = logsumexp(lw + log_ndtr(z[small]), axis=1)
+            log_cdf[small] = m.log_cdf_z(idx[small], z[small])
             right[small] = np.where(
                 up[small], log_cdf[small] > lpa[small], log_cdf[small] >= lpa[small]
             )
             exact[small] = log_cdf[small] == lpa[small]
         small = pdf < _TINY
         if small.any():
-            zs, lw = z[small], log_w[idx[small]]
-            log_pdf[small] = logsumexp(
-                lw - 0.5 * zs * zs - log_s[idx[small]], axis=1
-            ) - (0.5 * LOG_2PI)
+            log_pdf[small] = m.log_pdf_z(idx[small], z[small])
         resid = np.where(exact, 0.0, log_cdf - lpa)
         with np.errstate(over="ignore", invalid="ignore"):
             step = -resid * np.exp(log_cdf - log_pdf)
