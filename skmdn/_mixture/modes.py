@@ -56,12 +56,12 @@ def find_modes(w, mu, cov, max_iter=500):
     return x, logp
 
 
-# A hill-climb end whose largest Hessian eigenvalue is above -_FLAT times the
+# A hill-climb end whose largest Hessian eigenvalue is above -_NOT_STRICT times the
 # curvature of the sharpest component is not a strict maximum (a minimum or a
 # saddle that a start sat on, where the gradient vanishes too): it is moved by
 # _NUDGE of the smallest scale along that eigenvector and climbed again, at
 # most _ESCAPES times (a flat-topped maximum climbs back to itself).
-_FLAT = 1e-6
+_NOT_STRICT = 1e-6
 _NUDGE = 1e-3
 _ESCAPES = 3
 
@@ -138,7 +138,7 @@ def _find_modes_block(w, mu, cov, max_iter):
     for _ in range(_ESCAPES):
         _, _, _, hess = derivatives(x[rows], rows)
         vals, vecs = np.linalg.eigh(hess)  # ascending: the last is the top
-        flat = _FLAT / s_min[rows, None] ** 2
+        flat = _NOT_STRICT / s_min[rows, None] ** 2
         stuck = vals[..., -1] > -flat  # (m, J)
         if not stuck.any():
             break
