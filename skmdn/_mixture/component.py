@@ -126,6 +126,12 @@ def mixture_pdf(w, mu, s, x):
     return np.einsum("pmk,pk->pm", z, w / s) * INV_SQRT_2PI
 
 
+def mixture_cdf(w, mu, s, x):
+    """Cdf of each row's mixture at nodes ``x`` of shape (P, M); (P, M)."""
+    z = standardize(x[:, :, None], mu[:, None, :], s[:, None, :])
+    return (w[:, None, :] * cdf(z)).sum(-1)
+
+
 class Mixture1D:
     """``P`` one-dimensional Gaussian mixtures: arrays ``w``, ``mu``, ``s`` (P, K).
 
