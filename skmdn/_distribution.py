@@ -8,7 +8,9 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.utils import check_random_state
 
-from skmdn import _numerics
+from skmdn._mixture import covariance, critical, crps, density, hpd, quadrature, roots
+from skmdn._mixture.change import IDENTITY
+from skmdn._mixture.modes import find_modes, unique_modes
 
 
 def check_targets(y, n, D, name="y"):
@@ -105,7 +107,7 @@ class MixtureDistribution:
     array([0.5])
     """
 
-    __slots__ = ("means", "scale_tril", "scales", "squeeze", "weights")
+    __slots__ = ("_change", "means", "scale_tril", "scales", "squeeze", "weights")
 
     def __init__(self, weights, means, scales=None, *, scale_tril=None, squeeze=False):
         weights = np.asarray(weights, dtype=np.float64)
@@ -125,7 +127,7 @@ class MixtureDistribution:
                 raise ValueError("scale_tril must be lower triangular.")
             if (np.diagonal(scale_tril, axis1=-2, axis2=-1) <= 0).any():
                 raise ValueError("scale_tril must have a positive diagonal.")
-            scales = _numerics.marginal_scales(scale_tril)
+            scales = covariance.marginal_scales(scale_tril)
         scales = np.asarray(scales, dtype=np.float64)
         if weights.ndim != 2 or means.ndim != 3 or means.shape != scales.shape:
             raise ValueError(
@@ -153,6 +155,7 @@ class MixtureDistribution:
         self.scales = scales
         self.scale_tril = scale_tril
         self.squeeze = bool(squeeze)
+        self._change = IDENTITY
 
     # -- container protocol ---------------------------------------------------
 
@@ -175,6 +178,7 @@ class MixtureDistribution:
             self.scales[index],
             self.squeeze,
             scale_tril=tril,
+            change=self._change,
         )
 
     def __iter__(self):
@@ -182,30 +186,62 @@ class MixtureDistribution:
         return (self[i] for i in range(len(self)))
 
     @classmethod
-    def _trusted(cls, weights, means, scales, squeeze, scale_tril=None):
+    def _trusted(
+        cls, weights, means, scales, squeeze, scale_tril=None, change=IDENTITY
+    ):
         """Build from parameters known to be valid, skipping the checks.
 
-        ``scales`` may be None when ``scale_tril`` is given.
+        ``scales`` may be None when ``scale_tril`` is given; ``change`` is the
+        change of variables of the targets (see :meth:`_with_change`).
         """
         dist = cls.__new__(cls)
         if scales is None:
-            scales = _numerics.marginal_scales(scale_tril)
+            scales = covariance.marginal_scales(scale_tril)
         dist.weights, dist.means, dist.scales = weights, means, scales
         dist.scale_tril = scale_tril
         dist.squeeze = squeeze
+        dist._change = change
         return dist
 
     @classmethod
-    def _from_cov(cls, weights, means, cov, squeeze):
+    def _from_cov(cls, weights, means, cov, squeeze, change=IDENTITY):
         """Build from valid parameters with ``cov`` scales or Cholesky factors.
 
         One target's full covariance is a scale: it gives the diagonal form.
         """
-        if _numerics.is_full(means, cov):
+        if covariance.is_full(means, cov):
             if means.shape[-1] == 1:
-                return cls._trusted(weights, means, cov[..., 0], squeeze)
-            return cls._trusted(weights, means, None, squeeze, scale_tril=cov)
-        return cls._trusted(weights, means, cov, squeeze)
+                return cls._trusted(weights, means, cov[..., 0], squeeze, None, change)
+            return cls._trusted(weights, means, None, squeeze, cov, change)
+        return cls._trusted(weights, means, cov, squeeze, None, change)
+
+    def _with_change(self, change):
+        """Return the law of ``y = g^{-1}(t)`` for ``t`` following this mixture.
+
+        ``change`` follows the protocol of
+        :class:`skmdn._mixture.change.Change` (for example
+        ``Log(lower=0.0)`` or ``Logit(0.0, 1.0)``), and acts on every target.
+        Densities, tails, quantiles, intervals, moments, the entropy, the
+        expectations, draws and CRPS are then those of ``y``; modes and
+        highest-density sets raise ``NotImplementedError``.
+        """
+        return self._trusted(
+            self.weights,
+            self.means,
+            self.scales,
+            self.squeeze,
+            self.scale_tril,
+            change,
+        )
+
+    def _no_change(self, what):
+        """Raise where ``what`` is not written for a change of variables yet."""
+        if not self._change.is_identity:
+            raise NotImplementedError(
+                f"{what} is not implemented for a distribution under a change of "
+                f"variables of its targets ({self._change!r}): the answer on the "
+                "scale of the mixture would not be the answer for the targets."
+            )
 
     @property
     def _cov(self):
@@ -214,17 +250,24 @@ class MixtureDistribution:
 
     def __getstate__(self):
         """Return the parameters as a dict (for pickle and skops)."""
-        return {name: getattr(self, name) for name in self.__slots__}
+        state = {name: getattr(self, name) for name in self.__slots__}
+        if self._change.is_identity:  # as before changes of variables existed
+            del state["_change"]
+        return state
 
     def __setstate__(self, state):
         """Restore the parameters from :meth:`__getstate__`'s dict."""
         for name in self.__slots__:
             # distributions pickled before full covariances had no scale_tril
             setattr(self, name, state.get(name))
+        if self._change is None:
+            self._change = IDENTITY
 
     def __repr__(self):
         n, K, D = self.means.shape
         full = ", covariance_type='full'" if self.scale_tril is not None else ""
+        if not self._change.is_identity:
+            full += f", change={self._change!r}"
         return (
             f"MixtureDistribution(n_samples={n}, n_components={K}, n_outputs={D}{full})"
         )
@@ -237,7 +280,7 @@ class MixtureDistribution:
     @property
     def covariances(self):
         """Component covariance matrices, of shape (n_samples, n_components, D, D)."""
-        return _numerics.covariances(self.means, self._cov)
+        return covariance.covariances(self.means, self._cov)
 
     @property
     def n_components(self):
@@ -278,6 +321,8 @@ class MixtureDistribution:
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``sum_k w_k mu_k``.
         """
+        if not self._change.is_identity:
+            return self._out(self._y_expect(lambda rows, y, d: y))
         return self._out(np.einsum("nk,nkd->nd", self.weights, self.means))
 
     def var(self):
@@ -288,6 +333,8 @@ class MixtureDistribution:
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             ``sum_k w_k (sigma_k**2 + (mu_k - mean)**2)``.
         """
+        if not self._change.is_identity:
+            return self._out(self._y_central(2))
         mean = np.einsum("nk,nkd->nd", self.weights, self.means)
         dev = self.means - mean[:, None, :]
         var = np.einsum("nk,nkd->nd", self.weights, self.scales**2 + dev**2)
@@ -313,6 +360,10 @@ class MixtureDistribution:
             diagonal components, off-diagonal terms come only from the spread
             of the component means.
         """
+        if not self._change.is_identity:
+            if self.n_outputs > 1:
+                self._no_change("cov of several targets")
+            return self._y_central(2)[:, :, None]
         mean = np.einsum("nk,nkd->nd", self.weights, self.means)
         dev = self.means - mean[:, None, :]
         cov = np.einsum("nk,nkd,nke->nde", self.weights, dev, dev)
@@ -347,14 +398,12 @@ class MixtureDistribution:
         keep, squeeze = self._dims(dims, "dims")
         if not keep:
             raise ValueError("dims must name at least one target.")
+        w, means, change = self.weights, self.means[..., keep], self._change
         if self.scale_tril is None or len(keep) == 1:
-            return self._trusted(
-                self.weights, self.means[..., keep], self.scales[..., keep], squeeze
-            )
-        tril = _numerics.marginal_tril(self.scale_tril, keep)
-        return self._trusted(
-            self.weights, self.means[..., keep], None, squeeze, scale_tril=tril
-        )
+            scales = self.scales[..., keep]
+            return self._trusted(w, means, scales, squeeze, None, change)
+        tril = covariance.marginal_tril(self.scale_tril, keep)
+        return self._trusted(w, means, None, squeeze, tril, change)
 
     def _dims(self, dims, name):
         """Target indices (a list, made non-negative) and whether an int was given."""
@@ -450,8 +499,12 @@ class MixtureDistribution:
             ) from None
         if not np.isfinite(values).all():
             raise ValueError("values must be finite.")
+        if not self._change.is_identity:  # Y_dims = values where T_dims = g(values)
+            if not self._change.inside(values).all():
+                raise ValueError("values must lie inside the support of the targets.")
+            values = self._change.forward(values)
         with np.errstate(over="ignore", invalid="ignore"):
-            weights, means, cov = _numerics.condition(
+            weights, means, cov = covariance.condition(
                 self.weights, self.means, self._cov, values, given
             )
         if not (np.isfinite(weights).all() and np.isfinite(means).all()):
@@ -459,7 +512,8 @@ class MixtureDistribution:
                 "values lie so far from every component (beyond about 1e150 of "
                 "their scales) that the conditional is not representable."
             )
-        return self._from_cov(weights, means, cov, squeeze=means.shape[-1] == 1)
+        squeeze = means.shape[-1] == 1
+        return self._from_cov(weights, means, cov, squeeze, self._change)
 
     # -- densities ----------------------------------------------------------------
 
@@ -477,7 +531,11 @@ class MixtureDistribution:
             Joint log-density over the targets.
         """
         y = check_targets(y, len(self), self.n_outputs)
-        return _numerics.logpdf(self.weights, self.means, self._cov, y)
+        if not self._change.is_identity:
+            return self._change.logpdf(
+                lambda t: density.logpdf(self.weights, self.means, self._cov, t), y
+            )
+        return density.logpdf(self.weights, self.means, self._cov, y)
 
     def pdf(self, y):
         """Density of ``y[i]`` under row ``i``'s mixture.
@@ -521,7 +579,12 @@ class MixtureDistribution:
             raise ValueError(
                 f"y must have shape (n_candidates, {self.n_outputs}); got {y.shape}."
             )
-        return _numerics.cross_logpdf(self.weights, self.means, self._cov, y)
+        if not self._change.is_identity:
+            return self._change.logpdf(
+                lambda t: density.cross_logpdf(self.weights, self.means, self._cov, t),
+                y,
+            )
+        return density.cross_logpdf(self.weights, self.means, self._cov, y)
 
     def cdf(self, y):
         """Marginal cumulative distribution function of each target.
@@ -537,7 +600,24 @@ class MixtureDistribution:
             ``P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.cdf(self.weights, self.means, self.scales, y))
+        return self._out(self._tail(density.cdf, y, None, 1.0))
+
+    def _tail(self, func, y, below, above):
+        """``func`` (a marginal tail of the mixture) at ``y``, through the change.
+
+        At or beyond the bounds of the support the answer is ``below`` or
+        ``above`` exactly (None where the mixture's own value at ``-inf`` or
+        ``inf``, 0 or ``-inf``, already is exact).
+        """
+        if self._change.is_identity:
+            return func(self.weights, self.means, self.scales, y)
+        t = self._change.to_t(y)
+        out = func(self.weights, self.means, self.scales, t)
+        if below is not None:
+            out = np.where(t == -np.inf, below, out)
+        if above is not None:
+            out = np.where(t == np.inf, above, out)
+        return out
 
     def ppf(self, q):
         """Marginal quantile function (inverse of :meth:`cdf`) of each target.
@@ -615,13 +695,14 @@ class MixtureDistribution:
         w = np.repeat(self.weights, m, axis=0)
         out = np.empty((n, m, D))
         for d in range(D):
-            out[:, :, d] = _numerics.ppf(
+            out[:, :, d] = roots.ppf(
                 w,
                 np.repeat(self.means[:, :, d], m, axis=0),
                 np.repeat(self.scales[:, :, d], m, axis=0),
                 q_inner[:, :, d].reshape(-1),
             ).reshape(n, m)
-        return np.where(inner, out, np.where(q <= 0, -np.inf, np.inf))
+        out = np.where(inner, out, np.where(q <= 0, -np.inf, np.inf))
+        return out if self._change.is_identity else self._change.inverse(out)
 
     def interval(self, confidence):
         """Equal-tailed interval holding ``confidence`` of each marginal's mass.
@@ -680,7 +761,7 @@ class MixtureDistribution:
             ``P(Y_d > y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.sf(self.weights, self.means, self.scales, y))
+        return self._out(self._tail(density.sf, y, 1.0, None))
 
     def logcdf(self, y):
         """Log of the marginal cdf of each target, finite far into the lower tail.
@@ -700,7 +781,7 @@ class MixtureDistribution:
             ``log P(Y_d <= y[i, d])`` under row ``i``.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.logcdf(self.weights, self.means, self.scales, y))
+        return self._out(self._tail(density.logcdf, y, None, 0.0))
 
     def logsf(self, y):
         """Log of the marginal survival function, finite far into the upper tail.
@@ -717,7 +798,7 @@ class MixtureDistribution:
             :meth:`logcdf` of the mirrored mixture.
         """
         y = self._broadcast_rows(y, "y")
-        return self._out(_numerics.logsf(self.weights, self.means, self.scales, y))
+        return self._out(self._tail(density.logsf, y, 0.0, None))
 
     def isf(self, q):
         """Inverse survival function of each target: ``y`` with ``sf(y) == q``.
@@ -743,7 +824,9 @@ class MixtureDistribution:
         """
         # ppf needs only each target's scales, whatever the covariance type
         mirror = self._trusted(self.weights, -self.means, self.scales, self.squeeze)
-        return -mirror.ppf(q)
+        if self._change.is_identity:
+            return -mirror.ppf(q)
+        return self._change.inverse(-mirror.ppf(q))
 
     def median(self):
         """Median of each target's marginal distribution.
@@ -783,8 +866,10 @@ class MixtureDistribution:
             raise ValueError(f"order must be a non-negative integer; got {order!r}.")
         if order < 0:
             raise ValueError(f"order must be a non-negative integer; got {order!r}.")
+        if not self._change.is_identity:
+            return self._out(self._y_expect(lambda rows, y, d: y ** int(order)))
         return self._out(
-            _numerics.moment(self.weights, self.means, self.scales, int(order))
+            density.moment(self.weights, self.means, self.scales, int(order))
         )
 
     def stats(self, moments="mv"):
@@ -817,8 +902,19 @@ class MixtureDistribution:
                 f"moments must be a string of the letters 'mvsk'; got {moments!r}."
             )
         w, mu, s = self.weights, self.means, self.scales
-        mean = np.einsum("nk,nkd->nd", w, mu)
-        var = _numerics.moment(w, mu, s, 2, center=mean)
+        if self._change.is_identity:
+            mean = np.einsum("nk,nkd->nd", w, mu)
+
+            def central(order):
+                return density.moment(w, mu, s, order, center=mean)
+
+        else:
+            mean = self._y_expect(lambda rows, y, d: y)
+
+            def central(order):
+                return self._y_central(order, mean)
+
+        var = central(2)
         out = []
         for letter in moments:
             if letter == "m":
@@ -826,11 +922,39 @@ class MixtureDistribution:
             elif letter == "v":
                 out.append(var)
             elif letter == "s":
-                out.append(_numerics.moment(w, mu, s, 3, center=mean) / var**1.5)
+                out.append(central(3) / var**1.5)
             else:
-                out.append(_numerics.moment(w, mu, s, 4, center=mean) / var**2 - 3.0)
+                out.append(central(4) / var**2 - 3.0)
         out = [self._out(a) for a in out]
         return out[0] if len(out) == 1 else tuple(out)
+
+    def _y_expect(self, func):
+        """``E[func(rows, Y_d, d)]`` of each target under the change, (n, D).
+
+        By the quadrature of :meth:`expect` on the scale of the mixture,
+        ``E[h(Y)] = E[h(g^{-1}(T))]``, out to 16 standard deviations of every
+        component (the moments of ``Y`` may weigh ``T``'s tails heavily).
+        ``func`` gets the rows (a slice), the targets at the nodes (m, M) and
+        the target's index.
+        """
+        n, _, D = self.means.shape
+        inverse = self._change.inverse
+        out = np.empty((n, D))
+        for d in range(D):
+
+            def values(rows, t, d=d):
+                return func(rows, inverse(t), d)
+
+            mu, s = self.means[..., d], self.scales[..., d]
+            lb, ub = quadrature.wide_bounds(mu, s)
+            out[:, d] = quadrature.integrate(self.weights, mu, s, values, lb, ub)[0]
+        return out
+
+    def _y_central(self, order, mean=None):
+        """Central moments of each target under the change, by quadrature."""
+        if mean is None:
+            mean = self._y_expect(lambda rows, y, d: y)
+        return self._y_expect(lambda rows, y, d: (y - mean[rows, d, None]) ** order)
 
     def entropy(self):
         """Differential entropy of each row's joint distribution, in nats.
@@ -858,10 +982,22 @@ class MixtureDistribution:
             :meth:`marginal` for one target's entropy).
         """
         if self.n_outputs == 1:
-            return _numerics.entropy_1d(
+            h = quadrature.entropy_1d(
                 self.weights, self.means[..., 0], self.scales[..., 0]
             )
-        return _numerics.entropy_qmc(self.weights, self.means, self._cov)
+        else:
+            h = quadrature.entropy_qmc(self.weights, self.means, self._cov)
+        if self._change.is_identity:
+            return h
+        # H(Y) = H(T) - E[log g'(Y)], the last a sum of marginal expectations
+        log_jac = self._change.log_jacobian_t
+        for d in range(self.n_outputs):
+            mu, s = self.means[..., d], self.scales[..., d]
+            lb, ub = quadrature.wide_bounds(mu, s)
+            h -= quadrature.integrate(
+                self.weights, mu, s, lambda rows, t: log_jac(t), lb, ub
+            )[0]
+        return h
 
     def support(self):
         """Support of each target's distribution: the whole real line.
@@ -872,7 +1008,8 @@ class MixtureDistribution:
             ``-inf`` and ``inf``.
         """
         shape = (len(self), self.n_outputs)
-        return self._out(np.full(shape, -np.inf)), self._out(np.full(shape, np.inf))
+        lower, upper = self._change.support()
+        return self._out(np.full(shape, lower)), self._out(np.full(shape, upper))
 
     def expect(self, func=None, lb=None, ub=None, conditional=False):
         """Compute the expectation of ``func(Y)`` under each row's distribution.
@@ -932,7 +1069,11 @@ class MixtureDistribution:
         lb, ub = bounds
         if np.isnan(lb).any() or np.isnan(ub).any() or (lb > ub).any():
             raise ValueError("Bounds must satisfy lb <= ub on every row.")
-        return _numerics.expect(
+        if not self._change.is_identity:  # E[f(Y)] = E[f(g^{-1}(T))]
+            inverse = self._change.inverse
+            lb, ub = self._change.to_t(lb), self._change.to_t(ub)
+            func = inverse if func is None else (lambda t, f=func: f(inverse(t)))
+        return quadrature.expect(
             self.weights,
             self.means[..., 0],
             self.scales[..., 0],
@@ -965,13 +1106,14 @@ class MixtureDistribution:
         ConvergenceWarning
             Where a solver misses its tolerance (which no test has produced).
         """
+        self._no_change("mode")
         w, mu, s = self.weights, self.means, self.scales
         if self.n_outputs == 1:
-            modes, _, _ = _numerics.sorted_critical_points(w, mu[..., 0], s[..., 0])
-            logp = _numerics.logpdf_points(w, mu[..., 0], s[..., 0], modes)
+            modes, _, _ = critical.sorted_critical_points(w, mu[..., 0], s[..., 0])
+            logp = critical.logpdf_points(w, mu[..., 0], s[..., 0], modes)
             best = logp.argmax(1)  # padding repeats the last mode, after it
             return self._out(modes[np.arange(len(self)), best][:, None])
-        x, logp = _numerics.find_modes(w, mu, self._cov)
+        x, logp = find_modes(w, mu, self._cov)
         best = logp.argmax(1)
         return self._out(x[np.arange(len(self)), best])
 
@@ -1008,20 +1150,21 @@ class MixtureDistribution:
         ConvergenceWarning
             Where a solver misses its tolerance (which no test has produced).
         """
+        self._no_change("modes")
         w, mu, s = self.weights, self.means, self.scales
         out = []
         if self.n_outputs == 1:
             w1, mu1, s1 = w, mu[..., 0], s[..., 0]
-            modes, n_modes, anti = _numerics.sorted_critical_points(w1, mu1, s1)
-            dens = np.exp(_numerics.logpdf_points(w1, mu1, s1, modes))
-            cuts = _numerics.cdf_points(w1, mu1, s1, anti)
+            modes, n_modes, anti = critical.sorted_critical_points(w1, mu1, s1)
+            dens = np.exp(critical.logpdf_points(w1, mu1, s1, modes))
+            cuts = critical.cdf_points(w1, mu1, s1, anti)
             for i in range(len(self)):
                 k = n_modes[i]
                 mass = np.diff(np.r_[0.0, cuts[i, : k - 1], 1.0])
                 out.append(self._modes_tuple(modes[i, :k, None], dens[i, :k], mass))
             return out
-        x, logp = _numerics.find_modes(w, mu, self._cov)
-        first, label = _numerics.unique_modes(x, s)
+        x, logp = find_modes(w, mu, self._cov)
+        first, label = unique_modes(x, s)
         for i in range(len(self)):
             keep = np.flatnonzero(first[i])
             mass = np.array([w[i, label[i] == k].sum() for k in keep])
@@ -1068,6 +1211,7 @@ class MixtureDistribution:
             Where a set misses its mass by more than that (which no test has
             produced), with the number of such rows and the largest miss.
         """
+        self._no_change("hpd")
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
@@ -1080,9 +1224,43 @@ class MixtureDistribution:
             return [np.array([[-np.inf, np.inf]]) for _ in range(len(self))]
         if confidence == 0.0:
             return [np.repeat(m, 2).reshape(1, 2) for m in self.mode().reshape(-1)]
-        return _numerics.hpd_sets(
+        return hpd.hpd_sets(
             self.weights, self.means[..., 0], self.scales[..., 0], confidence
         )
+
+    def _grid_hpd(self, confidences, n_grid=1000):
+        """Highest-density sets of one target on a grid, for plots.
+
+        See :func:`skmdn._mixture.hpd.grid_hpd_sets`; the grid spans all but a
+        twentieth of the mass that the widest set leaves out, split between
+        the two tails (and a margin either side, so the ends fall inside).
+        """
+        confidences = np.asarray(confidences, dtype=np.float64)
+        lo, hi = self.interval(1 - (1 - confidences.max()) / 20)
+        lo = np.atleast_1d(lo).astype(np.float64)
+        hi = np.atleast_1d(hi).astype(np.float64)
+        w, mu, s = self.weights, self.means, self.scales
+        change = None if self._change.is_identity else self._change
+        return hpd.grid_hpd_sets(w, mu, s, lo, hi, confidences, n_grid, change)
+
+    def _crps(self, y):
+        """CRPS of each target at ``y`` of shape (n, D); (n, D).
+
+        In closed form, or by quadrature on the scale of ``y`` under a change
+        of variables.
+        """
+        w, mu, s = self.weights, self.means, self.scales
+        if self._change.is_identity:
+            score = [
+                crps.crps(w, mu[..., d], s[..., d], y[:, d]) for d in range(y.shape[1])
+            ]
+        else:
+            change = self._change
+            score = [
+                crps.crps_quadrature(w, mu[..., d], s[..., d], y[:, d], change)
+                for d in range(y.shape[1])
+            ]
+        return np.column_stack(score)
 
     # -- sampling -----------------------------------------------------------------
 
@@ -1117,6 +1295,8 @@ class MixtureDistribution:
         else:  # through the factor: L eps has covariance L L^T
             factor = self.scale_tril[rows, comp]  # (n, draws, D, D)
             draws = self.means[rows, comp] + np.einsum("nsde,nse->nsd", factor, eps)
+        if not self._change.is_identity:
+            draws = self._change.inverse(draws)
         if self.squeeze:
             draws = draws[..., 0]
         return draws[:, 0] if size is None else draws

@@ -20,9 +20,9 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
 from skmdn._head import COVARIANCE_TYPES, make_head
+from skmdn._mixture import covariance, outputs
 from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation
 from skmdn._training import TrainingConfig, fit_networks
@@ -858,13 +858,13 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         """Mixture parameters in original units from the outputs (M, n, width)."""
         logits, loc, cov = self._head.params_numpy(out)
         if self.n_networks_ > 1:
-            logits, loc, cov = _numerics.pool_networks(logits, loc, cov)
+            logits, loc, cov = outputs.pool_networks(logits, loc, cov)
         else:
             logits, loc, cov = logits[0], loc[0], cov[0]
         logits = np.asarray(logits, dtype=np.float64)
         y_scale = self._y_scaler.scale
         means = loc.astype(np.float64) * y_scale + self._y_scaler.location
-        if _numerics.is_full(loc, cov):  # row d of each factor scales by s_d
+        if covariance.is_full(loc, cov):  # row d of each factor scales by s_d
             cov = cov.astype(np.float64) * y_scale[:, None]
         else:
             cov = cov.astype(np.float64) * y_scale
@@ -873,7 +873,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
                 "The network produced non-finite mixture parameters; the inputs "
                 "may lie extremely far outside the training data."
             )
-        return _numerics.softmax(logits), means, cov
+        return outputs.softmax(logits), means, cov
 
     def predict_dist(self, X):
         """Predict the conditional distribution of the targets for each input.

@@ -15,7 +15,7 @@ block component-major. ``P`` depends on the covariance type:
 
 This module is the only place that knows that layout: the trunk
 (:mod:`skmdn._network`) sees only "n outputs, and a gradient at the outputs",
-and the numpy mixture maths (:mod:`skmdn._numerics`) sees only weights, means
+and the numpy mixture maths (:mod:`skmdn._mixture`) sees only weights, means
 and scales or Cholesky factors.
 """
 
@@ -28,7 +28,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from skmdn._numerics import LOG_2PI, inverse_softplus, softplus
+from skmdn._mixture.component import LOG_2PI
+from skmdn._mixture.outputs import inverse_softplus, softplus
 
 
 def component_log_prob(loc, cov, y):

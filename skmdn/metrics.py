@@ -12,7 +12,6 @@ import numpy as np
 from sklearn import get_config
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
-from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution, check_targets
 from skmdn._unwrap import predict_dist
 
@@ -124,14 +123,7 @@ def crps(y_true, y_dist, *, sample_weight=None, multioutput="uniform_average"):
     1.219
     """
     y, sample_weight = _check(y_true, y_dist, sample_weight)
-    values = np.column_stack(
-        [
-            _numerics.crps(
-                y_dist.weights, y_dist.means[..., d], y_dist.scales[..., d], y[:, d]
-            )
-            for d in range(y_dist.n_outputs)
-        ]
-    )
+    values = y_dist._crps(y)
     return _average(values, sample_weight, multioutput)
 
 

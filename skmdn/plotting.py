@@ -20,7 +20,6 @@ from scipy.stats import binom
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from skmdn import _numerics
 from skmdn._distribution import MixtureDistribution
 from skmdn._unwrap import final_estimator, predict_dist
 
@@ -926,7 +925,7 @@ class PredictionIntervalDisplay:
                 f"confidences must lie strictly between 0 and 1; got {confidences}."
             )
         if kind == "hpd":
-            sets = _hpd_on_grid(dist, confidences)
+            sets = dist._grid_hpd(confidences)
             lower = np.array([[s[0, 0] for s in level] for level in sets])
             upper = np.array([[s[-1, 1] for s in level] for level in sets])
             centre = {"mode": dist.mode()}
@@ -1101,83 +1100,6 @@ class PredictionIntervalDisplay:
             ylabel=ylabel,
         )
         return disp.plot(ax=ax, color=color, scatter_kwargs=scatter_kwargs)
-
-
-def _hpd_on_grid(dist, confidences, n_grid=1000):
-    """Highest-density sets of each row, found on a fine grid of targets.
-
-    :meth:`MixtureDistribution.hpd` solves for the sets exactly, which costs
-    seconds per level for a few hundred rows of a mixture of tens of
-    components: too slow for a plot. Here each row's density is evaluated on
-    ``n_grid`` targets spanning all but a sliver of its mass, the cells are
-    taken from the densest down until they hold ``confidence``, and the ends
-    of each run of cells are placed where the density crosses the level
-    (linear interpolation between grid points). The ends are then accurate to
-    about one grid spacing, a thousandth of the range, and the sets hold their
-    probability to within about half a percent; a part of a set narrower than
-    the spacing can be missed.
-
-    Returns
-    -------
-    list of list of ndarray of shape (n_intervals, 2)
-        ``sets[i][j]``: the intervals of level ``confidences[i]`` in row ``j``.
-    """
-    confidences = np.asarray(confidences, dtype=np.float64)
-    n = len(dist)
-    # The grid leaves out a twentieth of the mass that the widest set leaves
-    # out, split between the two tails; a margin on each side lets the set's
-    # ends fall inside the grid.
-    lo, hi = dist.interval(1 - (1 - confidences.max()) / 20)
-    lo, hi = np.atleast_1d(lo).astype(np.float64), np.atleast_1d(hi).astype(np.float64)
-    span = np.maximum(hi - lo, 1e-12 * np.maximum(1.0, np.abs(lo)))
-    lo, hi = lo - 0.05 * span, hi + 0.05 * span
-    step = (hi - lo) / (n_grid - 1)
-    w, mu, s = dist.weights, dist.means, dist.scales
-    sets = [[None] * n for _ in confidences]
-    unit = np.linspace(0.0, 1.0, n_grid)
-    block = max(1, (1 << 21) // (n_grid * w.shape[1]))
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        y = lo[rows, None] + (hi - lo)[rows, None] * unit  # (b, n_grid)
-        # each row's mixture on its own grid: (b, 1, K) against (b, n_grid, 1)
-        p = np.exp(
-            _numerics.logpdf(w[rows, None], mu[rows, None], s[rows, None], y[..., None])
-        )
-        p_sorted = -np.sort(-p, axis=1)
-        mass = np.cumsum(p_sorted, axis=1) * step[rows, None]
-        for i, confidence in enumerate(confidences):
-            # The level is the density of the last cell needed to reach the
-            # mass; every cell at least that dense is in the set.
-            last = np.minimum((mass < confidence).sum(axis=1), n_grid - 1)
-            level = p_sorted[np.arange(len(p)), last]
-            for r in range(len(p)):
-                sets[i][start + r] = _runs(y[r], p[r], level[r])
-    return sets
-
-
-def _runs(y, p, level):
-    """Intervals where ``p >= level`` on grid ``y``, ends interpolated."""
-    inside = p >= level
-    edges = np.diff(inside.astype(np.int8))
-    starts = np.flatnonzero(edges == 1) + 1
-    ends = np.flatnonzero(edges == -1)
-    if inside[0]:
-        starts = np.r_[0, starts]
-    if inside[-1]:
-        ends = np.r_[ends, len(y) - 1]
-
-    def crossing(a, b):
-        # Where the density, linear between y[a] and y[b], equals the level.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (level - p[a]) / (p[b] - p[a])
-        t = np.where(np.isfinite(t), np.clip(t, 0.0, 1.0), 0.5)
-        return y[a] + t * (y[b] - y[a])
-
-    lower = np.where(starts > 0, crossing(np.maximum(starts - 1, 0), starts), y[starts])
-    upper = np.where(
-        ends < len(y) - 1, crossing(np.minimum(ends + 1, len(y) - 1), ends), y[ends]
-    )
-    return np.column_stack([lower, upper])
 
 
 def _set_rectangles(x, sets):

@@ -14,7 +14,8 @@ from scipy import optimize, stats
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
-from skmdn import MixtureDistribution, _numerics
+from skmdn import MixtureDistribution
+from skmdn._mixture import _blocks, critical, hpd, roots
 
 
 @st.composite
@@ -135,7 +136,7 @@ def test_quantile_grid_is_monotone_on_spiky_rows():
 def _check_critical_points(dist, i):
     """Modes and antimodes against a fine grid of the exact log-density."""
     w, mu, s = _row(dist, i)
-    modes, n_modes, anti = _numerics.sorted_critical_points(w[None], mu[None], s[None])
+    modes, n_modes, anti = critical.sorted_critical_points(w[None], mu[None], s[None])
     modes, anti = modes[0, : n_modes[0]], anti[0, : n_modes[0] - 1]
     assert (np.diff(modes) > 0).all()
     assert ((modes[:-1] < anti) & (anti < modes[1:])).all()
@@ -310,8 +311,8 @@ def test_blocks_give_the_unblocked_answers(monkeypatch):
         ]
 
     before = answers()
-    monkeypatch.setattr(_numerics, "_BUDGET", 3 * K)  # blocks of one row
-    monkeypatch.setattr(_numerics, "_CHUNK", 2 * K)  # of two cells, 8 quantiles
+    monkeypatch.setattr(_blocks, "BUDGET", 3 * K)  # blocks of one row
+    monkeypatch.setattr(_blocks, "CHUNK", 2 * K)  # of two cells, 8 quantiles
     _assert_same(before, answers())
 
 
@@ -337,15 +338,15 @@ def test_solvers_warn_when_they_miss_their_tolerance(monkeypatch):
     solve_all = lambda: (dist.ppf(0.3), dist.modes(), dist.hpd(0.3))
     assert _convergence_warnings(solve_all) == ""
     with monkeypatch.context() as patch:
-        patch.setattr(_numerics, "_MAX_ITER", 2)
+        patch.setattr(roots, "MAX_ITER", 2)
         found = _convergence_warnings(lambda: dist.ppf(0.3))
         assert "1 of 1 quantiles did not converge in 2 iterations" in found
         found = _convergence_warnings(dist.modes)
         assert "critical points did not converge in 2 iterations" in found
     with monkeypatch.context() as patch:
-        patch.setattr(_numerics, "_MAX_DEPTH", 1)
+        patch.setattr(critical, "_MAX_DEPTH", 1)
         assert "were not resolved after 1 halvings" in _convergence_warnings(dist.modes)
     with monkeypatch.context() as patch:
-        patch.setattr(_numerics, "_HPD_TOL", 1e-30)
+        patch.setattr(hpd, "_HPD_TOL", 1e-30)
         found = _convergence_warnings(lambda: dist.hpd(0.3))
         assert "of 1 rows hold their mass only to" in found

@@ -1,4 +1,4 @@
-"""Quantiles, modes, highest-density sets and CRPS of Gaussian mixtures."""
+"""Modes and highest-density sets of 1-D Gaussian mixtures (critical, hpd)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,6 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 from skmdn import MixtureDistribution
-from skmdn._numerics import crps
 
 
 @st.composite
@@ -125,95 +124,3 @@ def test_hpd_edges_and_multi_output():
     assert_allclose(
         multi.marginal(1).hpd(0.5)[0], [stats.norm.interval(0.5)], rtol=1e-8
     )
-
-
-def test_ppf_matches_scipy_and_inverts_cdf_in_the_tails():
-    rng = np.random.RandomState(0)
-    mu, sigma = rng.normal(size=6) * 100, np.exp(rng.normal(size=6))
-    dist = _norm_dist(mu, sigma)
-    for q in (1e-12, 1e-6, 0.3, 0.5, 0.97, 1 - 1e-9):
-        assert_allclose(dist.ppf(q), stats.norm.ppf(q, mu, sigma), rtol=1e-8)
-    # (far in the upper tail cdf(y) rounds to 1 and loses the information)
-    y = mu + sigma * np.array([-7, -3, 0.1, 2, 5, 6])
-    assert_allclose(dist.ppf(dist.cdf(y)), y, rtol=1e-8)
-
-
-@settings(max_examples=40)
-@given(mixtures_1d(max_k=8), st.floats(-3, 0))
-def test_ppf_inverts_cdf_to_1e8(dist, z):
-    # Below the median, where cdf(y) keeps full relative precision. Where the
-    # density is nearly zero the cdf is flat and no inverse can recover y
-    # better than the rounding of cdf(y) divided by the density allows.
-    y = dist.ppf(0.5) + z * dist.std()
-    q = dist.cdf(y)
-    back = dist.ppf(q)
-    conditioning = 4 * np.finfo(float).eps * q / dist.pdf(y)
-    ok = q > 0  # a cdf that underflows to 0 carries no information
-    err = np.abs(back - y)[ok]
-    assert (err <= 1e-8 * np.abs(y[ok]) + conditioning[ok] + 1e-300).all()
-    assert_allclose(dist.cdf(back), q, rtol=1e-12)
-
-
-@settings(max_examples=40)
-@given(mixtures_1d(max_k=8), st.floats(1e-6, 0.5))
-def test_upper_quantiles_mirror_lower_ones(dist, p):
-    # Above the median ppf works on the survival function, so the upper tail
-    # is as accurate as the lower one: Q_{-Y}(p) = -Q_Y(1 - p).
-    mirror = MixtureDistribution(dist.weights, -dist.means, dist.scales, squeeze=True)
-    assert_allclose(mirror.ppf(p), -dist.ppf(1 - p), rtol=1e-8, atol=1e-10)
-
-
-def test_crps_closed_form_for_one_component():
-    rng = np.random.RandomState(0)
-    mu, sigma, y = rng.normal(size=5), np.exp(rng.normal(size=5)), rng.normal(size=5)
-    z = (y - mu) / sigma
-    expected = sigma * (
-        z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi)
-    )
-    got = crps(np.ones((5, 1)), mu[:, None], sigma[:, None], y)
-    assert_allclose(got, expected, rtol=1e-12)
-
-
-def test_crps_of_the_trough_mixture():
-    got = crps(
-        np.array([[0.5, 0.5]]), np.array([[-3.0, 3.0]]), np.ones((1, 2)), np.zeros(1)
-    )
-    assert_allclose(got, [1.2187], atol=5e-5)
-
-
-@pytest.mark.parametrize("seed", [0, 1])
-def test_crps_matches_monte_carlo(seed):
-    rng = np.random.RandomState(seed)
-    K = 4
-    dist = MixtureDistribution(
-        rng.dirichlet(np.ones(K), size=1),
-        rng.normal(scale=3, size=(1, K, 1)),
-        np.exp(rng.normal(size=(1, K, 1))),
-        squeeze=True,
-    )
-    y = float(rng.normal(scale=3))
-    n = 1_000_000
-    x = dist.rvs(n, random_state=seed)[0]
-    x2 = dist.rvs(n, random_state=seed + 100)[0]
-    samples = np.abs(x - y) - 0.5 * np.abs(x - x2)
-    mc, se = samples.mean(), samples.std() / np.sqrt(n)
-    exact = crps(dist.weights, dist.means[..., 0], dist.scales[..., 0], np.array([y]))[
-        0
-    ]
-    assert abs(mc - exact) < 4 * se
-
-
-def test_quantile_speed_is_vectorised():
-    # correctness on a large batch; the speed target lives in benchmarks/
-    rng = np.random.RandomState(0)
-    n, K = 5000, 10
-    dist = MixtureDistribution(
-        rng.dirichlet(np.ones(K), size=n),
-        rng.normal(size=(n, K, 1)),
-        np.exp(rng.normal(scale=0.5, size=(n, K, 1))),
-        squeeze=True,
-    )
-    q = np.linspace(0.05, 0.95, 9)
-    out = dist._quantiles(np.broadcast_to(q[None, :, None], (n, 9, 1)))[..., 0]
-    assert (np.diff(out, axis=1) > 0).all()
-    assert_allclose(dist.cdf(out[:, 4]), 0.5, atol=1e-12)
