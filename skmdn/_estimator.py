@@ -823,6 +823,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         is returned directly, which keeps single-row prediction cheap.
         Anything else goes through ``validate_data`` and its usual messages.
         """
+        check_is_fitted(self)
         if (
             type(X) is np.ndarray
             and X.ndim == 2
@@ -845,11 +846,9 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
     def _mixture_params(self, X):
         """Weights (n, M*K), means (n, M*K, D) and covariance parameters.
 
-        In original target units: scales (n, M*K, D) or Cholesky factors
-        (n, M*K, D, D).
+        Of validated inputs ``X`` (:meth:`_validate_X_predict`), in original
+        target units: scales (n, M*K, D) or Cholesky factors (n, M*K, D, D).
         """
-        check_is_fitted(self)
-        X = self._validate_X_predict(X)
         Xs = self._x_scaler.transform(X, self._trunk.dtype(self._networks))
         out = self._trunk.outputs(self._networks, Xs, self.device)
         return self._pooled(out)
@@ -888,6 +887,10 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         dist : MixtureDistribution
             One Gaussian mixture per row, in original target units.
         """
+        return self._predict_dist_validated(self._validate_X_predict(X))
+
+    def _predict_dist_validated(self, X):
+        """:meth:`predict_dist` of inputs that :meth:`_validate_X_predict` checked."""
         weights, means, cov = self._mixture_params(X)
         # valid by construction (softmax weights, positive finite scales)
         return MixtureDistribution._from_cov(weights, means, cov, self._y_ndim == 1)

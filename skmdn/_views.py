@@ -4,7 +4,10 @@
 ``predict_interval``, ``predict_mode``, ``log_prob``, ``conditional_density``
 and ``sample`` are each a view of ``predict_dist(X)``: the mixin that
 :class:`~skmdn.MDNRegressor` inherits them from needs only ``predict_dist``,
-``n_outputs_`` and whether ``y`` was 1-D at fit time (``_y_ndim``).
+``n_outputs_`` and whether ``y`` was 1-D at fit time (``_y_ndim``), and
+``_validate_X_predict`` and ``_predict_dist_validated`` to compute a
+view in blocks of rows: memory is then bounded by a block's mixtures, not by
+the number of rows.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -12,7 +15,8 @@ and ``sample`` are each a view of ``predict_dist(X)``: the mixin that
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import _num_samples
 
 
 def _is_dataframe(X):
@@ -46,8 +50,34 @@ def _to_pandas(values, X, levels=None, level_name=None, name=None):
     return pd.DataFrame(flat, index=X.index, columns=columns)
 
 
+# Rows per block of a view: the default trunk's activations and a row's
+# mixture take about 1 KB a row per network, so a block of five networks
+# stays near 40 MB, and a million-row prediction costs its result plus one
+# block (tests/test_misuse.py).
+PREDICT_BLOCK = 1 << 13
+
+
 class DistributionViewsMixin:
     """Prediction methods that are views of ``predict_dist``."""
+
+    def _per_block(self, X, view):
+        """``view(dist, rows)`` of every block of rows, joined along the rows.
+
+        ``dist`` is the predicted distribution of the rows ``rows`` (a slice)
+        of ``X``; a view returns an array or a tuple of arrays, one row per
+        input row.
+        """
+        X = self._validate_X_predict(X)
+        parts = [
+            view(self._predict_dist_validated(X[start : start + PREDICT_BLOCK]), rows)
+            for start in range(0, X.shape[0], PREDICT_BLOCK)
+            for rows in [slice(start, start + PREDICT_BLOCK)]
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], tuple):
+            return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+        return np.concatenate(parts)
 
     def predict(self, X, return_std=False):
         """Predict the conditional mean of the targets.
@@ -68,10 +98,9 @@ class DistributionViewsMixin:
             Conditional standard deviation. Only returned when ``return_std``
             is True.
         """
-        dist = self.predict_dist(X)
         if return_std:
-            return dist.mean(), dist.std()
-        return dist.mean()
+            return self._per_block(X, lambda dist, _: (dist.mean(), dist.std()))
+        return self._per_block(X, lambda dist, _: dist.mean())
 
     def predict_var(self, X):
         """Predict the conditional variance of each target.
@@ -88,7 +117,7 @@ class DistributionViewsMixin:
             over the components), in squared target units; the square of the
             ``y_std`` of ``predict(X, return_std=True)``.
         """
-        return self.predict_dist(X).var()
+        return self._per_block(X, lambda dist, _: dist.var())
 
     def predict_quantiles(self, X, quantiles):
         """Predict marginal quantiles of the targets, exactly (no sampling).
@@ -120,7 +149,7 @@ class DistributionViewsMixin:
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1:
             raise ValueError(f"quantiles must be a scalar or 1-D; got shape {q.shape}.")
-        out = self.predict_dist(X).quantiles(q)
+        out = self._per_block(X, lambda dist, _: dist.quantiles(q))
         if _is_dataframe(X):
             return _to_pandas(out, X, levels=q, level_name="quantile")
         return out
@@ -153,7 +182,7 @@ class DistributionViewsMixin:
         ValueError
             If a level lies outside [0, 1].
         """
-        lower, upper = self.predict_dist(X).interval(confidence)
+        lower, upper = self._per_block(X, lambda dist, _: dist.interval(confidence))
         if not _is_dataframe(X):
             return lower, upper
         if np.ndim(confidence) == 0:
@@ -183,7 +212,7 @@ class DistributionViewsMixin:
         y_mode : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The mode of the joint conditional density for each input.
         """
-        return self.predict_dist(X).mode()
+        return self._per_block(X, lambda dist, _: dist.mode())
 
     def _check_targets(self, y, name="y"):
         y = check_array(
@@ -218,13 +247,13 @@ class DistributionViewsMixin:
         log_density : ndarray of shape (n_samples,)
             ``log p(y[i] | X[i])`` in original target units.
         """
-        dist = self.predict_dist(X)
         y = self._check_targets(y)
-        if y.shape[0] != len(dist):
+        n = _num_samples(X)
+        if y.shape[0] != n:
             raise ValueError(
-                f"X and y have different numbers of rows: {len(dist)} and {y.shape[0]}."
+                f"X and y have different numbers of rows: {n} and {y.shape[0]}."
             )
-        return dist.logpdf(y)
+        return self._per_block(X, lambda dist, rows: dist.logpdf(y[rows]))
 
     def conditional_density(self, X, y, log=False):
         """Density of every candidate target under every input's distribution.
@@ -246,8 +275,8 @@ class DistributionViewsMixin:
         density : ndarray of shape (n_samples, n_candidates)
             ``p(y[j] | X[i])``, or its logarithm.
         """
-        dist = self.predict_dist(X)
-        out = dist.cross_logpdf(self._check_targets(y))
+        y = self._check_targets(y)
+        out = self._per_block(X, lambda dist, _: dist.cross_logpdf(y))
         return out if log else np.exp(out)
 
     def sample(self, X, n_samples=1, random_state=None):
@@ -272,4 +301,5 @@ class DistributionViewsMixin:
         """
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
-        return self.predict_dist(X).rvs(n_samples, random_state=random_state)
+        rng = check_random_state(random_state)
+        return self._per_block(X, lambda dist, _: dist.rvs(n_samples, random_state=rng))
