@@ -18,9 +18,23 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skmdn._unwrap import predict_dist
+from skmdn._unwrap import (
+    log_prob,
+    predict_dist,
+    predict_interval,
+    predict_quantiles,
+    sample,
+)
 
-__all__ = ["MDNQuantileRegressor", "mapie_quantile_estimators"]
+__all__ = [
+    "MDNQuantileRegressor",
+    "log_prob",
+    "mapie_quantile_estimators",
+    "predict_dist",
+    "predict_interval",
+    "predict_quantiles",
+    "sample",
+]
 
 
 class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
