@@ -170,5 +170,18 @@ def _check_api_reference(app):
                 )
 
 
+def _skip_skpro_members(app, what, name, obj, skip, options):
+    """Leave out the methods skpro's base classes add to skmdn's skpro adapters.
+
+    skpro copies its public distribution methods (with its own docstrings)
+    into every subclass; they are skpro's, documented by skpro.
+    """
+    function = getattr(obj, "__func__", obj)
+    if str(getattr(function, "__module__", "")).startswith("skpro"):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("builder-inited", _check_api_reference)
+    app.connect("autodoc-skip-member", _skip_skpro_members)

@@ -27,7 +27,9 @@ from skmdn._unwrap import (
 )
 
 __all__ = [
+    "MDNProbaRegressor",  # noqa: F822 (from __getattr__)
     "MDNQuantileRegressor",
+    "SkproMixture",  # noqa: F822 (from __getattr__)
     "log_prob",
     "mapie_quantile_estimators",
     "predict_dist",
@@ -35,6 +37,22 @@ __all__ = [
     "predict_quantiles",
     "sample",
 ]
+
+# Defined in skmdn._skpro, which imports skpro: loaded on first use, so that
+# skpro stays an optional dependency.
+_SKPRO_NAMES = ("MDNProbaRegressor", "SkproMixture")
+
+
+def __getattr__(name):
+    if name in _SKPRO_NAMES:
+        try:
+            from skmdn import _skpro
+        except ImportError as exc:
+            raise ImportError(
+                f"skmdn.interop.{name} needs skpro: pip install 'skmdn[skpro]'."
+            ) from exc
+        return getattr(_skpro, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
