@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from skmdn._estimator import MDNRegressor
 from skmdn._unwrap import (
     log_prob,
     predict_dist,
@@ -106,6 +107,10 @@ class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
     >>> bool((upper.predict(X) > est.predict(X)).all())
     True
     """
+
+    # the HTML repr's link to this class's page in the API reference
+    _doc_link_module = "skmdn"
+    _doc_link_template = MDNRegressor._doc_link_template
 
     _parameter_constraints: ClassVar[dict] = {
         "estimator": [HasMethods(["fit"])],

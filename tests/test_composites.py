@@ -197,3 +197,13 @@ def test_scorers_score_an_affine_target_transform_in_the_targets_units():
     y = 100 + 10 * X[:, 0] + rng.normal(size=60)
     ttr = TransformedTargetRegressor(_mdn(), transformer=StandardScaler()).fit(X, y)
     assert_allclose(log_likelihood_scorer(ttr, X, y), log_prob(ttr, X, y).mean())
+
+
+def test_html_repr_links_to_the_api_reference():
+    from skmdn.interop import MDNQuantileRegressor
+
+    url = "https://skmdn.readthedocs.io/en/stable/generated/skmdn.MDNRegressor.html"
+    assert url in _mdn()._repr_html_()
+    assert url in make_pipeline(StandardScaler(), _mdn())._repr_html_()
+    view = MDNQuantileRegressor(_mdn())
+    assert "generated/skmdn.interop.MDNQuantileRegressor.html" in view._repr_html_()
