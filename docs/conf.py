@@ -89,6 +89,11 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+# The page's table of contents names methods without their class
+# ("conditional_density()", not "MDNRegressor.conditional_density()"), so that
+# they fit the sidebar instead of being cut off (docs/_static/skmdn.css wraps
+# what is still too long).
+toc_object_entries_show_parents = "hide"
 # The hand-written pages have no sub-pages: without this their (empty) section
 # navigation would take a third of the width from the text. The API reference
 # and the gallery keep theirs.
@@ -178,6 +183,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "matplotlib_animations": False,
     "abort_on_example_error": True,
+    # Its page of computation times loads jQuery and DataTables from CDNs: the
+    # site must load no script from outside itself (see .ci/run).
+    "write_computation_times": False,
 }
 
 # Examples run on the Agg backend, and their warnings are not the docs' concern.

@@ -52,7 +52,7 @@ class SkproMixture(BaseDistribution):
     A(mu_j - mu_k, (s_j^2 + s_k^2)^(1/2))`` with ``A(m, s) = E|N(m, s^2)|``,
     summed over the columns as skpro's own distributions do.
 
-    Usually made by :meth:`MDNProbaRegressor.predict_proba`, or from a
+    Usually made by ``MDNProbaRegressor.predict_proba``, or from a
     :class:`~skmdn.MixtureDistribution` with :meth:`from_mixture`.
 
     Parameters
@@ -291,7 +291,7 @@ class MDNProbaRegressor(BaseProbaRegressor):
     ----------
     estimator : estimator object, default=None
         An :class:`~skmdn.MDNRegressor`, or a Pipeline or search ending in
-        one; None means ``MDNRegressor()``. :meth:`fit` fits a clone.
+        one; None means ``MDNRegressor()``. ``fit`` fits a clone.
 
     Attributes
     ----------
