@@ -9,7 +9,10 @@ joblib and Python docs come from small inventories in ``docs/_intersphinx``
 import os
 import pkgutil
 import re
+import subprocess
 import sys
+import tarfile
+import tempfile
 import warnings
 from importlib import import_module
 from pathlib import Path
@@ -75,6 +78,10 @@ intersphinx_mapping = {
 # -- HTML ----------------------------------------------------------------------
 
 html_theme = "pydata_sphinx_theme"
+# Where the site is published: the HTML repr of skmdn's estimators (in
+# notebooks) links to {html_baseurl}generated/<module>.<Class>.html, the pages
+# autosummary writes (MDNRegressor._doc_link_template).
+html_baseurl = "https://skmdn.readthedocs.io/en/stable/"
 html_title = f"skmdn {release}"
 html_theme_options = {
     "navigation_with_keys": False,
@@ -82,6 +89,11 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+# The page's table of contents names methods without their class
+# ("conditional_density()", not "MDNRegressor.conditional_density()"), so that
+# they fit the sidebar instead of being cut off (docs/_static/skmdn.css wraps
+# what is still too long).
+toc_object_entries_show_parents = "hide"
 # The hand-written pages have no sub-pages: without this their (empty) section
 # navigation would take a third of the width from the text. The API reference
 # and the gallery keep theirs.
@@ -100,6 +112,63 @@ html_sidebars = {
     )
 }
 
+html_static_path = ["_static"]
+html_css_files = ["skmdn.css"]
+
+# -- math: MathJax served by the built site itself, never by a CDN ---------------
+#
+# Sphinx's default MathJax comes from cdn.jsdelivr.net, so without a network every
+# formula shows as raw LaTeX. The build instead unpacks MathJax from the npm
+# registry (``npm pack``) into the git-ignored docs/_mathjax once, and copies it
+# into the site's _static/mathjax. SKMDN_MATHJAX_DIR may name a folder whose
+# mathjax/ subfolder already holds an unpacked copy (mathjax/tex-chtml.js,
+# input/, output/ ...), for a build without the registry. .ci/run checks that
+# no page loads a script from outside the site.
+
+MATHJAX_VERSION = "3.2.2"
+# Of the npm package's es5/ build: the TeX-to-CommonHTML bundle and the parts it
+# loads on demand (fonts, TeX extensions, the menu, accessibility).
+_MATHJAX_PARTS = ("tex-chtml.js", "input/", "output/chtml", "ui/", "a11y/", "sre/")
+
+
+def _unpack_mathjax(target):
+    with tempfile.TemporaryDirectory() as tmp:
+        package = f"mathjax@{MATHJAX_VERSION}"
+        subprocess.run(
+            ["npm", "pack", "--silent", package, "--pack-destination", tmp],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        (tarball,) = Path(tmp).glob("mathjax-*.tgz")
+        with tarfile.open(tarball) as tar:
+            for member in tar.getmembers():
+                name = member.name.removeprefix("package/es5/")
+                if member.isfile() and name.startswith(_MATHJAX_PARTS):
+                    member.name = name
+                    tar.extract(member, target, filter="data")
+
+
+def _mathjax_static():
+    """A folder holding ``mathjax/tex-chtml.js``, unpacked from npm if needed."""
+    given = os.environ.get("SKMDN_MATHJAX_DIR")
+    if given:
+        return Path(given).resolve()
+    root = Path(__file__).parent / "_mathjax" / MATHJAX_VERSION
+    if not (root / "mathjax" / "tex-chtml.js").is_file():
+        try:
+            _unpack_mathjax(root / "mathjax")
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise RuntimeError(
+                f"Could not unpack MathJax {MATHJAX_VERSION} with npm ({exc}); "
+                "install npm, or set SKMDN_MATHJAX_DIR to a folder whose mathjax/ "
+                "holds the npm package's es5/ files."
+            ) from exc
+    return root
+
+
+html_static_path.append(str(_mathjax_static()))
+mathjax_path = "mathjax/tex-chtml.js"
+
 # -- sphinx-gallery ------------------------------------------------------------
 
 sphinx_gallery_conf = {
@@ -114,6 +183,9 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "matplotlib_animations": False,
     "abort_on_example_error": True,
+    # Its page of computation times loads jQuery and DataTables from CDNs: the
+    # site must load no script from outside itself (see .ci/run).
+    "write_computation_times": False,
 }
 
 # Examples run on the Agg backend, and their warnings are not the docs' concern.
@@ -170,5 +242,18 @@ def _check_api_reference(app):
                 )
 
 
+def _skip_skpro_members(app, what, name, obj, skip, options):
+    """Leave out the methods skpro's base classes add to skmdn's skpro adapters.
+
+    skpro copies its public distribution methods (with its own docstrings)
+    into every subclass; they are skpro's, documented by skpro.
+    """
+    function = getattr(obj, "__func__", obj)
+    if str(getattr(function, "__module__", "")).startswith("skpro"):
+        return True
+    return None
+
+
 def setup(app):
     app.connect("builder-inited", _check_api_reference)
+    app.connect("autodoc-skip-member", _skip_skpro_members)

@@ -34,12 +34,14 @@ def _write_png(est, X, y, path):
     # Each column of the heat map is scaled to its own peak (the display's
     # default), so that the three branches in the middle show next to the far
     # sharper single branch at either end.
-    disp = ConditionalDensityDisplay.from_estimator(est, X, y, ax=ax, ylabel="t")
+    disp = ConditionalDensityDisplay.from_estimator(
+        est, X, y, ax=ax, xlabel="x", ylabel="y"
+    )
     x = disp.x_grid
     ax.plot(x, est.predict(x[:, None]), "--", color="C3", label="mean (predict)")
     ax.legend(loc="upper left")
     ax.set_title(
-        f"Inverse-sine problem: p(t | x) of a {est.n_components}-component MDN"
+        f"Inverse-sine problem: p(y | x) of a {est.n_components}-component MDN"
     )
     fig.savefig(path, dpi=100)
     return path
@@ -54,7 +56,9 @@ def main(argv=None):
         Command-line arguments; None reads ``sys.argv``.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m skmdn", description=__doc__.splitlines()[0]
+        prog="python -m skmdn",
+        # plain text: the docstring's reST markup means nothing in a terminal
+        description=__doc__.splitlines()[0].replace("``", ""),
     )
     parser.add_argument("--n-train", type=int, default=4000)
     parser.add_argument("--n-test", type=int, default=20000)

@@ -355,6 +355,12 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
     (2, 4)
     """
 
+    _doc_link_module = "skmdn"
+    _doc_link_template = (
+        "https://skmdn.readthedocs.io/en/stable/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [

@@ -18,9 +18,42 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skmdn._unwrap import predict_dist
+from skmdn._estimator import MDNRegressor
+from skmdn._unwrap import (
+    log_prob,
+    predict_dist,
+    predict_interval,
+    predict_quantiles,
+    sample,
+)
 
-__all__ = ["MDNQuantileRegressor", "mapie_quantile_estimators"]
+__all__ = [
+    "MDNProbaRegressor",  # noqa: F822 (from __getattr__)
+    "MDNQuantileRegressor",
+    "SkproMixture",  # noqa: F822 (from __getattr__)
+    "log_prob",
+    "mapie_quantile_estimators",
+    "predict_dist",
+    "predict_interval",
+    "predict_quantiles",
+    "sample",
+]
+
+# Defined in skmdn._skpro, which imports skpro: loaded on first use, so that
+# skpro stays an optional dependency.
+_SKPRO_NAMES = ("MDNProbaRegressor", "SkproMixture")
+
+
+def __getattr__(name):
+    if name in _SKPRO_NAMES:
+        try:
+            from skmdn import _skpro
+        except ImportError as exc:
+            raise ImportError(
+                f"skmdn.interop.{name} needs skpro: pip install 'skmdn[skpro]'."
+            ) from exc
+        return getattr(_skpro, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
@@ -74,6 +107,10 @@ class MDNQuantileRegressor(RegressorMixin, BaseEstimator):
     >>> bool((upper.predict(X) > est.predict(X)).all())
     True
     """
+
+    # the HTML repr's link to this class's page in the API reference
+    _doc_link_module = "skmdn"
+    _doc_link_template = MDNRegressor._doc_link_template
 
     _parameter_constraints: ClassVar[dict] = {
         "estimator": [HasMethods(["fit"])],

@@ -854,11 +854,15 @@ class PredictionIntervalDisplay:
         confidences = np.asarray(self.confidences, dtype=np.float64)
         self.scatter_ = None
         if self.x_data is not None and self.y_data is not None:
+            # Below the bands, and fainter and smaller the more points there
+            # are, so that thousands of them do not hide the bands.
+            n = max(np.size(self.y_data), 1)
             scatter_kwargs = {
-                "s": 4,
+                "s": float(np.clip(4 * np.sqrt(500 / n), 1.5, 4)),
                 "c": "0.3",
-                "alpha": 0.5,
+                "alpha": float(np.clip(1000 / n, 0.2, 0.5)),
                 "linewidths": 0,
+                "zorder": 0.5,
                 "label": "data",
                 **(scatter_kwargs or {}),
             }
@@ -1225,11 +1229,15 @@ class PITDisplay:
         """
         ax = _get_ax(ax)
         widths = np.diff(self.bin_edges)
+        # The band is drawn over the bars (zorder), so that it shows where a
+        # bar leaves it; the legend sits in head room above the bars.
         self.band_ = ax.axhspan(
             *self.band,
-            color="0.5",
-            alpha=0.25,
-            linewidth=0,
+            facecolor="0.4",
+            edgecolor="0.2",
+            alpha=0.3,
+            linewidth=0.8,
+            zorder=2.5,
             label=f"{self.confidence:.0%} band if calibrated",
         )
         self.bars_ = ax.bar(
@@ -1244,11 +1252,12 @@ class PITDisplay:
         )
         self.uniform_line_ = ax.axhline(1.0, color="k", linestyle="--", linewidth=1)
         ax.set_xlim(0.0, 1.0)
-        ax.set_ylim(0.0, max(self.heights.max(), self.band[1]) * 1.1)
+        top = max(self.heights.max(), self.band[1])
+        ax.set_ylim(0.0, top * (1.35 if legend else 1.1))
         ax.set_xlabel("PIT value")
         ax.set_ylabel("density")
         if legend:
-            ax.legend(loc="upper center")
+            ax.legend(loc="upper center", ncols=2, frameon=False)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -23,7 +23,10 @@ def _public_objects():
         for name in module.__all__:
             if name.startswith("__"):
                 continue
-            obj = getattr(module, name)
+            try:
+                obj = getattr(module, name)
+            except ImportError:  # an optional dependency (skpro) is absent
+                continue
             qualname = f"{module.__name__}.{name}"
             yield qualname
             if inspect.isclass(obj):
@@ -40,6 +43,9 @@ def _public_objects():
                     )
                     if attr.startswith("_") or not is_method:
                         continue
+                    function = getattr(member, "__func__", member)
+                    if not getattr(function, "__module__", "").startswith("skmdn"):
+                        continue  # skpro's methods, which its base classes add
                     yield f"{qualname}.{attr}"
 
 
