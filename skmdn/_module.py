@@ -19,6 +19,7 @@ tensor, so ``params.copy_(snapshot)`` restores the whole network in place.
 
 import inspect
 import math
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -36,6 +37,12 @@ PROBE_ROWS = 2
 # The head's initial weights are this share of Glorot's bound, as in the MLP:
 # every row starts near the mixture that the head's bias gives.
 HEAD_WEIGHT_SCALE = 0.1
+
+
+# torch's global generators are process-wide: fits and rebuilds with a
+# module hold this lock while they fork, seed and draw from them, so that
+# fits in threads run one after another and each is the fit it would be alone.
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
 @contextmanager
@@ -63,7 +70,10 @@ def seeded_rng(seed, device):
         devices, device_type = [index], "cuda"
     else:  # mps and other accelerators with a torch.<type> module
         devices, device_type = [device.index or 0], device.type
-    with torch.random.fork_rng(devices=devices, device_type=device_type):
+    with (
+        _GLOBAL_RNG_LOCK,
+        torch.random.fork_rng(devices=devices, device_type=device_type),
+    ):
         torch.random.default_generator.manual_seed(seed)
         if device.type == "cuda":
             torch.cuda.default_generators[devices[0]].manual_seed(seed)
@@ -227,9 +237,11 @@ class ModuleTrunk:
             and out.shape[1] >= 1
         ):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            name = getattr(self.factory, "__name__", repr(self.factory))
             raise ValueError(
-                "module must map inputs of shape (batch, n_features) to one tensor "
-                f"of shape (batch, m); inputs {tuple(X_probe.shape)} gave {shape}."
+                f"module must map inputs of shape (batch, n_features) to one tensor "
+                f"of shape (batch, m); {name} gave {shape} for inputs "
+                f"{tuple(X_probe.shape)}."
             )
         m = out.shape[1]
         linear = torch.nn.Linear(
@@ -254,7 +266,7 @@ class ModuleTrunk:
             On ``device``, in the state dict's dtype, in eval mode.
         """
         width, m = state_dict["head.weight"].shape
-        with torch.random.fork_rng(devices=[]):
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
             network = MixtureNetwork(self.make_module(), torch.nn.Linear(m, width))
         # in the trained dtype before loading: copying would cast silently
         network.to(dtype=torch.from_numpy(state_dict["head.weight"]).dtype)
@@ -463,6 +475,7 @@ class ModuleTrainer(BaseTrainer):
         returns its mean training loss as an array of shape (1,).
         """
         self.network.train()
+        self._probe = data.X  # the rows that advice() tries the module on
         batches = EpochBatches(self, data)
         total = torch.zeros((), dtype=torch.float64, device=data.X.device)
         penalty_total = 0.0
@@ -497,6 +510,26 @@ class ModuleTrainer(BaseTrainer):
             return super().score(data)
         finally:
             self.network.train()
+
+    def advice(self, probe_rows=1024):
+        """Name the module when its outputs are not finite for finite inputs."""
+        name = type(self.network.trunk).__name__
+        X = self._probe
+        with torch.no_grad():
+            finite = [
+                bool(torch.isfinite(self.network.train(mode)(X[:probe_rows])).all())
+                for mode in (False, True)
+            ]
+        self.network.train()
+        if not all(finite):
+            mode = "evaluation" if not finite[0] else "training"
+            return (
+                f"The module {name} returns non-finite outputs for finite inputs "
+                f"(in {mode} mode): check its forward pass."
+            )
+        return f"Check the module {name}'s forward pass, or " + (
+            super().advice()[0].lower() + super().advice()[1:]
+        )
 
     def weights(self, m):
         """Return the network's ``state_dict`` as numpy arrays on the CPU."""

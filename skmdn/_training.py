@@ -195,6 +195,11 @@ class EpochBatches:
             self.rows, self.w = data.rows.gather(1, perm), data.w_rows.gather(1, perm)
         self.starts = list(range(0, n, trainer.batch_size))
         self.stops = [min(start + trainer.batch_size, n) for start in self.starts]
+        if len(self.starts) > 1 and n - self.starts[-1] == 1:
+            # no batch of one row (BatchNorm cannot train on it): the last
+            # row joins the batch before it
+            del self.starts[-1], self.stops[-1]
+            self.stops[-1] = n
         # every batch's total weight at once, in float64, without a sync per step
         cum = torch.cat([self.w.new_zeros(M, 1), self.w.double().cumsum(1)], 1)
         self.total = cum[:, -1]
@@ -213,20 +218,21 @@ class EpochBatches:
 
     def __iter__(self):
         data, trainer = self.data, self.trainer
-        chunk = trainer.batch_size * GATHER_BATCHES
         all_step = self.stepping.all(1)
         for j, (start, stop) in enumerate(zip(self.starts, self.stops, strict=True)):
-            if start % chunk == 0:
-                idx = self.rows[:, start : start + chunk]
+            if j % GATHER_BATCHES == 0:
+                first = start
+                last = self.stops[min(j + GATHER_BATCHES, len(self.stops)) - 1]
+                idx = self.rows[:, first:last]
                 flat = idx.reshape(-1)
                 X_c = data.X.index_select(0, flat).view(*idx.shape, -1)  # (M, c, F)
                 Y_c = data.Y_t.index_select(1, flat).view(-1, *idx.shape)
                 Y_c = Y_c.transpose(0, 1)  # (M, D, c)
-                w_c = self.w[:, start : start + chunk]
+                w_c = self.w[:, first:last]
             stepping = None if all_step[j] else self.stepping[j]
             if stepping is not None and not stepping.any():
                 continue
-            lo, hi = start % chunk, start % chunk + (stop - start)
+            lo, hi = start - first, stop - first
             coef = w_c[:, lo:hi] * self.inv[j][:, None]
             xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
             if trainer.input_noise is not None:
@@ -328,6 +334,13 @@ class BaseTrainer:
         """Network ``m``'s weights as numpy arrays (the trunk's layout)."""
         raise NotImplementedError
 
+    def advice(self):
+        """Return what to check when training stays non-finite (for the error)."""
+        return (
+            "Check the data for extreme values, or raise 'min_scale', lower "
+            "'learning_rate_init' or set 'clip_grad_norm'."
+        )
+
     def score(self, data):
         """Mean weighted validation log-likelihood (original units) per network.
 
@@ -407,9 +420,12 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     ``FINAL_LR_FACTOR``), or a stop; a stopped network stays frozen while
     the others train. An epoch whose loss is not finite is rolled back for
     that network, with a ten times smaller step size. With early stopping,
-    the parameters with the best validation score are restored at the end;
-    without it (and with a stopping rule), those with the best training loss
-    where the last epoch's is more than ``BLOW_UP_NATS`` above it.
+    the parameters with the best validation score are restored at the end.
+    Without it (and with a stopping rule), an epoch whose training loss is
+    more than ``BLOW_UP_NATS`` above the best of the call sends the network
+    back to its best weights with a ten times smaller step size (up to
+    ``MAX_ROLLBACKS`` times), and its best weights are restored at the end if
+    the last epoch's loss is that far above the best.
 
     Returns
     -------
@@ -423,6 +439,7 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     params = trainer.params
     best_params = params.clone()
     best_loss = np.full(M, np.inf)  # of this call: the data may be new
+    blow_ups = np.zeros(M, dtype=int)
     rollbacks = np.zeros(M, dtype=int)
     status = None
     epoch = 0
@@ -447,6 +464,11 @@ def train(trainer, data, histories, rule, *, tol, verbose):
                     best_params[m] = params[m]
                 elif not early_stopping and loss < best_loss[m]:
                     best_params[m] = params[m]
+                elif _blew_up(loss, best_loss[m], early_stopping, rule, blow_ups[m]):
+                    # back to the best weights, with a smaller step
+                    blow_ups[m] += 1
+                    params[m] = best_params[m]
+                    trainer.optimizer.back_off(m)
                 best_loss[m] = min(best_loss[m], loss)
                 action = rule.after_epoch(m, histories[m])
                 if action is not None:
@@ -465,6 +487,16 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     elif rule.stopping:
         _restore_blown_up(params, best_params, best_loss, histories)
     return rule.status() if status is None else status
+
+
+def _blew_up(loss, best_loss, early_stopping, rule, blow_ups):
+    """Whether a training loss far above the call's best calls for a step back."""
+    return (
+        not early_stopping
+        and rule.stopping
+        and blow_ups < MAX_ROLLBACKS
+        and loss > best_loss + BLOW_UP_NATS
+    )
 
 
 def _restore_blown_up(params, best_params, best_loss, histories):
@@ -496,9 +528,7 @@ def _roll_back(trainer, snapshot, m, rollbacks, verbose, histories):
         raise FloatingPointError(
             "Training produced a non-finite loss even after lowering the "
             f"learning rate {MAX_ROLLBACKS} times (now "
-            f"{snapshot[1].lr[m] * LR_BACKOFF:.3g}). Check the data for "
-            "extreme values, or raise 'min_scale', lower "
-            "'learning_rate_init' or set 'clip_grad_norm'."
+            f"{snapshot[1].lr[m] * LR_BACKOFF:.3g}). {trainer.advice()}"
         )
     rollbacks[m] += 1
     trainer.params[m] = snapshot[0][m]

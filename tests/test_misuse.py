@@ -54,12 +54,15 @@ class NaNNet(nn.Module):
 # -- tiny fits ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n_networks", [1, 5])
-def test_two_rows_of_one_target_predict_that_target(n_networks):
-    # at the default step size the loss blows up as the scales collapse onto
-    # the constant target; the fit must not end on the blown-up weights
-    X, y = np.array([[0.0], [1.0]]), np.array([1.0, 1.0])
-    est = MDNRegressor(n_networks=n_networks, early_stopping=False, random_state=0)
+@pytest.mark.parametrize(("seed", "n_networks"), [(4, 1), (5, 1), (2, 5), (3, 5)])
+def test_two_rows_of_one_target_predict_that_target(seed, n_networks):
+    # at the default step size the loss blows up (by 4-6 nats here) as the
+    # scales collapse onto the constant target; without early stopping the
+    # fit ended on the blown-up weights: means 0.36 and 0.37 off (one
+    # network), 0.16 and 0.08 (five)
+    X = np.random.RandomState(seed).normal(size=(2, 30))
+    y = np.array([1.0, 1.0])
+    est = MDNRegressor(n_networks=n_networks, early_stopping=False, random_state=seed)
     est.fit(X, y)
     assert np.abs(est.predict(X) - 1.0).max() < 0.05
 
