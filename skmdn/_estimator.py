@@ -296,7 +296,9 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         One entry per network, as ``estimators_`` of
         :class:`~sklearn.ensemble.BaggingRegressor`: each network's own
         ``loss_curve``, ``validation_scores``, ``loss``, ``best_loss``,
-        ``best_validation_score``, ``n_iter`` and ``t``.
+        ``best_validation_score``, ``n_iter`` and ``t``. Built from the
+        fitted state when read (it is not stored, so that a saved model
+        holds no scikit-learn type; see :ref:`persistence`).
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape
@@ -796,7 +798,19 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         self.__dict__.update(public)
         self.n_iter_ = max(h.n_iter for h in histories)
         self.t_ = max(n.optimizer["t"] for n in networks)
-        self.networks_ = [
+        self.loss_curve_ = _mean_curve([h.loss_curve for h in histories])
+        self.loss_ = _mean([h.loss_curve[-1] for h in histories])
+        self.best_loss_ = _mean([h.best_loss for h in histories])
+        self.validation_scores_ = _mean_curve([h.validation_scores for h in histories])
+        self.best_validation_score_ = _mean(
+            [h.best_validation_score for h in histories]
+        )
+
+    @property
+    def networks_(self):
+        """Each network's own history (see the class docstring)."""
+        check_is_fitted(self)
+        return [
             Bunch(
                 loss_curve=h.loss_curve,
                 validation_scores=h.validation_scores,
@@ -806,15 +820,9 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
                 n_iter=h.n_iter,
                 t=n.optimizer["t"],
             )
-            for n, h in zip(networks, histories, strict=True)
+            for n in self._networks
+            for h in [n.history]
         ]
-        self.loss_curve_ = _mean_curve([h.loss_curve for h in histories])
-        self.loss_ = _mean([h.loss_curve[-1] for h in histories])
-        self.best_loss_ = _mean([h.best_loss for h in histories])
-        self.validation_scores_ = _mean_curve([h.validation_scores for h in histories])
-        self.best_validation_score_ = _mean(
-            [h.best_validation_score for h in histories]
-        )
 
     # --------------------------------------------------------------- prediction
 

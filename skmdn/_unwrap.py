@@ -20,6 +20,8 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from skmdn._views import _is_dataframe, _to_pandas
+
 # Target transformers whose inverse is y = a * z + b per target with a > 0, so
 # that a Gaussian mixture over z maps to a Gaussian mixture over y exactly.
 _AFFINE_TRANSFORMERS = (StandardScaler, MaxAbsScaler, RobustScaler, MinMaxScaler)
@@ -293,10 +295,6 @@ def _levels(values, name):
     return a, scalar
 
 
-def _is_dataframe(X):
-    return type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns")
-
-
 def predict_quantiles(estimator, X, quantiles):
     """Predict marginal quantiles of the targets, through any composite.
 
@@ -344,8 +342,6 @@ def predict_quantiles(estimator, X, quantiles):
     q, _ = _levels(quantiles, "quantiles")
     out = _quantiles(estimator, X, q)
     if _is_dataframe(X):
-        from skmdn._estimator import _to_pandas
-
         return _to_pandas(out, X, levels=q, level_name="quantile")
     return out
 
@@ -397,8 +393,6 @@ def predict_interval(estimator, X, confidence=0.9):
         lower, upper = lower[:, 0], upper[:, 0]
     if not _is_dataframe(X):
         return lower, upper
-    from skmdn._estimator import _to_pandas
-
     if scalar:
         return _to_pandas(lower, X, name="lower"), _to_pandas(upper, X, name="upper")
     return tuple(

@@ -37,6 +37,7 @@ __all__ = [
     "predict_interval",
     "predict_quantiles",
     "sample",
+    "skops_trusted_types",
 ]
 
 # Defined in skmdn._skpro, which imports skpro: loaded on first use, so that
@@ -54,6 +55,47 @@ def __getattr__(name):
             ) from exc
         return getattr(_skpro, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# skmdn's own types in a saved model or distribution: the estimator, the
+# distribution, the trunk, the head, the standardisation and each network's
+# state and history. Everything else in them is numpy arrays and plain values.
+_SKOPS_TYPES = (
+    "skmdn._distribution.MixtureDistribution",
+    "skmdn._estimator.MDNRegressor",
+    "skmdn._head.FullHead",
+    "skmdn._head.MixtureHead",
+    "skmdn._head.SphericalHead",
+    "skmdn._module.ModuleTrunk",
+    "skmdn._network.MLP",
+    "skmdn._preprocessing.Standardisation",
+    "skmdn._training.History",
+    "skmdn._training.NetworkState",
+    "skmdn.interop.MDNQuantileRegressor",
+)
+
+
+def skops_trusted_types():
+    """Return the names of skmdn's own types that a saved model may hold.
+
+    ``skops.io.get_untrusted_types`` of a fitted :class:`MDNRegressor` (or
+    of a :class:`MixtureDistribution`) lists only these, plus your module's
+    class when the model was fitted with ``module=``: numpy arrays and plain
+    Python values make up the rest. Compare the two lists before you trust a
+    file, as in :ref:`howto_saving`.
+
+    Returns
+    -------
+    list of str
+        Fully qualified type names, as ``get_untrusted_types`` prints them.
+
+    Examples
+    --------
+    >>> from skmdn.interop import skops_trusted_types
+    >>> "skmdn._estimator.MDNRegressor" in skops_trusted_types()
+    True
+    """
+    return list(_SKOPS_TYPES)
 
 
 class MDNQuantileRegressor(RegressorMixin, BaseEstimator):

@@ -16,6 +16,7 @@ from numpy.testing import assert_array_equal
 from torch import nn
 
 from skmdn import MDNRegressor
+from skmdn.interop import skops_trusted_types
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -146,3 +147,30 @@ def test_predict_on_many_rows_works_in_blocks_of_rows():
     # about 1 KB a row and network unblocked: 600 MB here; blocked, the
     # result (8 bytes a row) and one block of 8,192 rows (about 20 MB)
     assert peak < 300_000 * 8 + 30e6
+
+
+# -- saving ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"covariance_type": "full"},
+        {"covariance_type": "spherical", "n_networks": 2},
+        {"module": DropoutNet},
+    ],
+)
+def test_skops_finds_only_skmdns_documented_types(params):
+    sio = pytest.importorskip("skops.io")
+    X, y = _regression(100)
+    Y = np.c_[y, -y] if "covariance_type" in params else y
+    est = MDNRegressor(max_iter=2, random_state=0, **params).fit(X, Y)
+    untrusted = set(sio.get_untrusted_types(data=sio.dumps(est)))
+    expected = set(skops_trusted_types())
+    if "module" in params:
+        expected.add(f"{DropoutNet.__module__}.DropoutNet")
+    assert untrusted <= expected
+    assert not any(t.startswith("sklearn.") for t in untrusted)
+    assert len(est.networks_) == est.n_networks_  # still there, not stored
+    assert "networks_" not in vars(est)
