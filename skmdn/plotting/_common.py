@@ -1,0 +1,100 @@
+"""Helpers shared by the displays: matplotlib, inputs, grids, labels."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+from skmdn._distribution import MixtureDistribution
+from skmdn._unwrap import final_estimator
+
+_DENSITY_SCALES = ("column", "density", "log")
+_INTERVAL_KINDS = ("hpd", "equal_tailed")
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _import_pyplot():
+    """Import ``matplotlib.pyplot``, with an actionable error when it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skmdn.plotting needs matplotlib, which is not installed. Install it "
+            'with `pip install "skmdn[plot]"` (or `pip install matplotlib`).'
+        ) from exc
+    return plt
+
+
+def _get_ax(ax):
+    """Return ``ax``, or new axes on a new pyplot figure when it is None."""
+    if ax is None:
+        plt = _import_pyplot()
+        _, ax = plt.subplots()
+    return ax
+
+
+def _marginal(dist, output):
+    """Return the 1-D marginal mixture of target ``output`` (squeezed)."""
+    if not isinstance(dist, MixtureDistribution):
+        raise TypeError(
+            "y_dist must be a MixtureDistribution (from estimator.predict_dist(X)); "
+            f"got {type(dist).__name__}."
+        )
+    n_outputs = dist.n_outputs
+    if not -n_outputs <= output < n_outputs:
+        raise ValueError(f"output={output} is out of range for {n_outputs} target(s).")
+    return dist.marginal(int(output))
+
+
+def _target_column(y, output, name="y"):
+    """Column ``output`` of ``y`` (1-D targets are returned as they are)."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        if output not in (0, -1):
+            raise ValueError(f"output={output} is out of range for a 1-D {name}.")
+        return y
+    if y.ndim == 2:
+        return y[:, output]
+    raise ValueError(f"{name} must be 1-D or 2-D; got shape {y.shape}.")
+
+
+def _single_feature(X):
+    """``X`` as an (n, 1) array and the name of its feature."""
+    name = None
+    if hasattr(X, "columns"):
+        name = str(X.columns[0]) if len(X.columns) else None
+    values = np.asarray(X, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[1] != 1:
+        raise ValueError(
+            "from_estimator draws over a single input feature: X must have one "
+            f"column; got shape {values.shape}. For more features, plot against a "
+            "1-D x with from_predictions."
+        )
+    return values[:, 0], name
+
+
+def _grid_like(X, grid):
+    """``grid`` as inputs of the same kind as ``X`` (a one-column frame stays one)."""
+    if hasattr(X, "columns"):
+        return type(X)({X.columns[0]: grid})
+    return grid[:, None]
+
+
+def _target_label(estimator, output, target_name):
+    if target_name is not None:
+        return target_name
+    n_outputs = getattr(final_estimator(estimator), "n_outputs_", 1)
+    return "y" if n_outputs == 1 else f"y[{output}]"
+
+
+def _density_grid(dist, y_grid):
+    """Density of each value in ``y_grid`` under each row: shape (n_y, n_rows)."""
+    return np.exp(dist.cross_logpdf(y_grid)).T
+
+
+def _padded(lo, hi, pad=0.05):
+    span = hi - lo if hi > lo else max(1.0, abs(lo))
+    return lo - pad * span, hi + pad * span
