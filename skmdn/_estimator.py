@@ -25,7 +25,7 @@ from skmdn._head import COVARIANCE_TYPES, make_head
 from skmdn._mixture import covariance, outputs
 from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation
-from skmdn._training import TrainingConfig, fit_networks
+from skmdn._training import History, TrainingConfig, fit_networks
 from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
 from skmdn._views import DistributionViewsMixin
 
@@ -34,27 +34,6 @@ from skmdn._views import DistributionViewsMixin
 # most from an ensemble and cost least).
 AUTO_ENSEMBLE_ROWS = 10_000
 AUTO_MAX_NETWORKS = 5
-
-
-def _mean(values):
-    """Mean over the networks of a per-network value; None where it does not apply."""
-    if all(v is None for v in values):
-        return None
-    return sum(values) / len(values)
-
-
-def _mean_curve(curves):
-    """Per-epoch mean over the networks that ran each epoch; None where none apply."""
-    if all(c is None for c in curves):
-        return None
-    curves = [c for c in curves if c is not None]
-    if len(curves) == 1:
-        return list(curves[0])
-    length = max(len(c) for c in curves)
-    return [
-        sum(values) / len(values)
-        for values in ([c[e] for c in curves if len(c) > e] for e in range(length))
-    ]
 
 
 class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
@@ -798,30 +777,14 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         self.__dict__.update(public)
         self.n_iter_ = max(h.n_iter for h in histories)
         self.t_ = max(n.optimizer["t"] for n in networks)
-        self.loss_curve_ = _mean_curve([h.loss_curve for h in histories])
-        self.loss_ = _mean([h.loss_curve[-1] for h in histories])
-        self.best_loss_ = _mean([h.best_loss for h in histories])
-        self.validation_scores_ = _mean_curve([h.validation_scores for h in histories])
-        self.best_validation_score_ = _mean(
-            [h.best_validation_score for h in histories]
-        )
+        self.__dict__.update(History.means(histories))
 
     @property
     def networks_(self):
         """Each network's own history (see the class docstring)."""
         check_is_fitted(self)
         return [
-            Bunch(
-                loss_curve=h.loss_curve,
-                validation_scores=h.validation_scores,
-                loss=h.loss_curve[-1],
-                best_loss=h.best_loss,
-                best_validation_score=h.best_validation_score,
-                n_iter=h.n_iter,
-                t=n.optimizer["t"],
-            )
-            for n in self._networks
-            for h in [n.history]
+            Bunch(**n.history.summary(), t=n.optimizer["t"]) for n in self._networks
         ]
 
     # --------------------------------------------------------------- prediction

@@ -138,6 +138,35 @@ class History:
             n_iter=self.n_iter,
         )
 
+    def summary(self):
+        """Return the public record of one network (``networks_``), but ``t``."""
+        return {
+            "loss_curve": self.loss_curve,
+            "validation_scores": self.validation_scores,
+            "loss": self.loss_curve[-1],
+            "best_loss": self.best_loss,
+            "best_validation_score": self.best_validation_score,
+            "n_iter": self.n_iter,
+        }
+
+    @staticmethod
+    def means(histories):
+        """Return the estimator's summed-up attributes: means over the networks.
+
+        ``loss_curve_`` and ``validation_scores_`` per epoch, over the
+        networks that ran it; ``loss_``, ``best_loss_`` and
+        ``best_validation_score_``; None where a value does not apply.
+        """
+        return {
+            "loss_curve_": _mean_curve([h.loss_curve for h in histories]),
+            "loss_": _mean([h.loss_curve[-1] for h in histories]),
+            "best_loss_": _mean([h.best_loss for h in histories]),
+            "validation_scores_": _mean_curve([h.validation_scores for h in histories]),
+            "best_validation_score_": _mean(
+                [h.best_validation_score for h in histories]
+            ),
+        }
+
     def update(self, loss, val_score, tol):
         """Record one epoch; return True when it is the best so far."""
         self.n_iter += 1
@@ -160,6 +189,27 @@ class History:
         if improved:
             self.best_loss = loss
         return improved
+
+
+def _mean(values):
+    """Mean over the networks of a per-network value; None where it does not apply."""
+    if all(v is None for v in values):
+        return None
+    return sum(values) / len(values)
+
+
+def _mean_curve(curves):
+    """Per-epoch mean over the networks that ran each epoch; None where none apply."""
+    if all(c is None for c in curves):
+        return None
+    curves = [c for c in curves if c is not None]
+    if len(curves) == 1:
+        return list(curves[0])
+    length = max(len(c) for c in curves)
+    return [
+        sum(values) / len(values)
+        for values in ([c[e] for c in curves if len(c) > e] for e in range(length))
+    ]
 
 
 class EpochBatches:
