@@ -585,7 +585,9 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         else:
             self._check_same_architecture(trunk, head)
             previous = self._networks
-            x_scaler, y_scaler = self._x_scaler, self._y_scaler
+            # the range of the inputs grows with every call's rows
+            x_scaler = self._x_scaler.widened(X, sample_weight)
+            y_scaler = self._y_scaler
             if incremental:
                 # running statistics: later chunks move the standardisation,
                 # and every network is re-expressed in the new units
@@ -826,6 +828,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         Of validated inputs ``X`` (:meth:`_validate_X_predict`), in original
         target units: scales (n, M*K, D) or Cholesky factors (n, M*K, D, D).
         """
+        # beyond the training data, predict as at its edge (see Standardisation)
+        X = self._x_scaler.clip(X)
         Xs = self._x_scaler.transform(X, self._trunk.dtype(self._networks))
         out = self._trunk.outputs(self._networks, Xs, self.device)
         return self._pooled(out)
@@ -853,6 +857,11 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
 
     def predict_dist(self, X):
         """Predict the conditional distribution of the targets for each input.
+
+        Each input column is first held inside the range it had in the
+        training rows: beyond the data, the distribution is the one at its
+        edge (see :ref:`your_data`). The other prediction methods are views
+        of this distribution.
 
         Parameters
         ----------

@@ -5,7 +5,7 @@ Everything here is numpy, and runs once per fit before any tensor exists.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -77,6 +77,14 @@ def weighted_mean_std(A, w):
     return mean, _scale(mean, var, np.count_nonzero(w))
 
 
+def _range(A, w):
+    """Column minima and maxima over the rows of positive weight (float64)."""
+    A = np.asarray(A)[np.asarray(w) > 0]
+    if A.shape[0] == 0:
+        return None, None
+    return A.min(0).astype(np.float64), A.max(0).astype(np.float64)
+
+
 def _scale(mean, var, n_rows):
     """Return the standard deviations, 1 for the constant columns."""
     std = np.sqrt(var)
@@ -90,7 +98,10 @@ class Standardisation:
 
     ``transform`` maps data to ``(A - location) / scale``. The moments (total
     weight, mean and variance of every row seen, float64) let ``partial_fit``
-    merge later chunks with :meth:`updated`.
+    merge later chunks with :meth:`updated`. ``lower`` and ``upper`` are the
+    columns' smallest and largest values over the rows of positive weight
+    seen so far (None in models saved before they existed): :meth:`clip`
+    keeps inputs inside them.
     """
 
     location: np.ndarray
@@ -99,6 +110,8 @@ class Standardisation:
     rows: int
     mean: np.ndarray
     var: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
 
     @classmethod
     def from_data(cls, A, w, robust=False):
@@ -122,7 +135,9 @@ class Standardisation:
                 spread = (q3 - q1) / NORMAL_IQR
                 if spread > 0 and scale[d] > ROBUST_RATIO * spread:
                     location[d], scale[d] = q2, spread
-        return cls(location, scale, float(np.sum(w, dtype=np.float64)), rows, mean, var)
+        lower, upper = _range(A, w)
+        weight = float(np.sum(w, dtype=np.float64))
+        return cls(location, scale, weight, rows, mean, var, lower, upper)
 
     def updated(self, A, w):
         """Return the standardisation of all rows seen so far and of ``A``.
@@ -143,9 +158,37 @@ class Standardisation:
         ) / total
         rows = self.rows + int(np.count_nonzero(w))
         scale = _scale(merged_mean, merged_var, rows)
-        return Standardisation(
+        merged = Standardisation(
             merged_mean.copy(), scale, total, rows, merged_mean, merged_var
         )
+        return replace(merged, **self.widened(A, w).bounds())
+
+    def widened(self, A, w):
+        """Return this standardisation with its range grown to hold ``A``'s rows."""
+        lower, upper = _range(A, w)
+        if self.lower is not None:
+            lower, upper = np.fmin(lower, self.lower), np.fmax(upper, self.upper)
+        return replace(self, lower=lower, upper=upper)
+
+    def bounds(self):
+        """Return ``lower`` and ``upper`` as keywords."""
+        return {"lower": self.lower, "upper": self.upper}
+
+    def clip(self, A):
+        """Return ``A`` with every column held inside the range seen in fitting.
+
+        Inputs beyond the training data are predicted as at its edge: a
+        network extrapolates its scales with no data to tell them, and with a
+        relu trunk became ever more confident the further out it went
+        (benchmarks/extrapolation.py). Models saved before the range existed
+        are not clipped.
+        """
+        if self.lower is None:
+            return A
+        inside = (A >= self.lower) & (A <= self.upper)
+        if inside.all():
+            return A
+        return np.clip(A, self.lower, self.upper).astype(A.dtype, copy=False)
 
     def transform(self, A, dtype):
         """Return ``(A - location) / scale``, computed in float64, in ``dtype``."""

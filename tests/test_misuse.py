@@ -68,6 +68,46 @@ def test_two_rows_of_one_target_predict_that_target(seed, n_networks):
     assert np.abs(est.predict(X) - 1.0).max() < 0.05
 
 
+# -- extrapolation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_far_outside_the_data_the_model_is_not_more_confident_than_at_its_edge(
+    activation,
+):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-3, 3, size=(600, 1))
+    y = X[:, 0] + 0.3 * rng.normal(size=600)
+    est = MDNRegressor(
+        activation=activation, n_networks=1, max_iter=60, random_state=0
+    ).fit(X, y)
+    grid = np.array([[-100.0], [-10.0], [X.min()], [X.max()], [10.0], [100.0]])
+    _, std = est.predict(grid, return_std=True)
+    assert std[0] >= std[2]
+    assert std[1] >= std[2]
+    assert std[4] >= std[3]
+    assert std[5] >= std[3]
+
+
+def test_the_range_grows_with_partial_fit_and_warm_start():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 1, size=(300, 1))
+    y = X[:, 0] + 0.1 * rng.normal(size=300)
+    w = np.ones(300)
+    w[X[:, 0] > 0.9] = 0.0  # rows of weight 0 do not widen the range
+    est = MDNRegressor(n_networks=1, max_iter=2, random_state=0)
+    est.fit(X, y, sample_weight=w)
+    assert est._x_scaler.upper[0] == X[w > 0, 0].max()
+    est.partial_fit(X + 1.0, y)
+    assert est._x_scaler.upper[0] == X[:, 0].max() + 1.0
+    assert est._x_scaler.lower[0] == X[:, 0].min()
+    est.set_params(warm_start=True).fit(X - 5.0, y)
+    assert est._x_scaler.lower[0] == X[:, 0].min() - 5.0
+    # a model saved before the range existed predicts unclipped
+    est._x_scaler.lower = est._x_scaler.upper = None
+    assert np.isfinite(est.predict(np.array([[50.0]]))).all()
+
+
 # -- a user's trunk -------------------------------------------------------------
 
 
