@@ -515,10 +515,8 @@ def train(trainer, data, histories, rule, *, tol, verbose):
                 elif not early_stopping and loss < best_loss[m]:
                     best_params[m] = params[m]
                 elif _blew_up(loss, best_loss[m], early_stopping, rule, blow_ups[m]):
-                    # back to the best weights, with a smaller step
                     blow_ups[m] += 1
-                    params[m] = best_params[m]
-                    trainer.optimizer.back_off(m)
+                    _back_to_best(trainer, m, best_params, verbose)
                 best_loss[m] = min(best_loss[m], loss)
                 action = rule.after_epoch(m, histories[m])
                 if action is not None:
@@ -537,6 +535,17 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     elif rule.stopping:
         _restore_blown_up(params, best_params, best_loss, histories)
     return rule.status() if status is None else status
+
+
+def _back_to_best(trainer, m, best_params, verbose):
+    """Send network ``m`` back to its best weights with a smaller step size."""
+    trainer.params[m] = best_params[m]
+    trainer.optimizer.back_off(m)
+    if verbose:
+        print(
+            f"Network {m}: training loss over {BLOW_UP_NATS:g} nat above its best: "
+            f"back to the best weights, learning rate {trainer.optimizer.lr[m]:.3g}"
+        )
 
 
 def _blew_up(loss, best_loss, early_stopping, rule, blow_ups):
