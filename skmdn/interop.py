@@ -78,8 +78,8 @@ _SKOPS_TYPES = (
 def skops_trusted_types():
     """Return the names of skmdn's own types that a saved model may hold.
 
-    ``skops.io.get_untrusted_types`` of a fitted :class:`MDNRegressor` (or
-    of a :class:`MixtureDistribution`) lists only these, plus your module's
+    ``skops.io.get_untrusted_types`` of a fitted :class:`~skmdn.MDNRegressor` (or
+    of a :class:`~skmdn.MixtureDistribution`) lists only these, plus your module's
     class when the model was fitted with ``module=``: numpy arrays and plain
     Python values make up the rest. Compare the two lists before you trust a
     file, as in :ref:`howto_saving`.
