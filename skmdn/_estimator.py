@@ -575,7 +575,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         )
         trunk, head = self._architecture(X.shape[1], Y.shape[1])
         if first_pass:
-            previous = [None] * self._resolve_n_networks(X.shape[0])
+            n_rows = int(np.count_nonzero(sample_weight))  # of positive weight
+            previous = [None] * self._resolve_n_networks(n_rows)
             # one standardisation for every network, from all the rows given;
             # a stream cannot see its outliers coming, so it keeps moments
             x_scaler = Standardisation.from_data(X, sample_weight)

@@ -5,6 +5,7 @@ Everything here is numpy, and runs once per fit before any tensor exists.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -59,9 +60,16 @@ def _is_constant(var, mean, n_rows):
 
 
 def _moments(A, w):
-    """Weighted column means and variances, in float64 whatever ``A``'s dtype."""
+    """Weighted column means and variances, in float64 whatever ``A``'s dtype.
+
+    Rows of weight 0 are left out first, so that the sums are those of the
+    data without them, to the bit.
+    """
     A = np.asarray(A, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
+    keep = w > 0
+    if not keep.all():
+        A, w = A[keep], w[keep]
     mean = np.average(A, axis=0, weights=w)
     var = np.average((A - mean) ** 2, axis=0, weights=w)
     return mean, var
@@ -302,8 +310,12 @@ def validation_split(keys, w, fraction, seed):
     Rows go to the validation set in the order of a seeded hash of their
     ``keys`` (:func:`split_keys`), whole groups of identical rows at a time,
     until the held-out weight reaches ``fraction`` of the total. Identical
-    rows therefore never straddle the split, and an integer weight acts
-    exactly as that many repeated rows.
+    rows therefore do not straddle the split, and an integer weight acts
+    exactly as that many repeated rows, except in a group of at least
+    ``1 / fraction`` rows (a cell of discrete inputs and targets, say): it
+    lends ``fraction`` of its weight, its first rows in hash order, so that
+    no such cell leaves the training set and the held-out share stays the
+    one asked (to within a row per group).
 
     Returns
     -------
@@ -314,10 +326,21 @@ def validation_split(keys, w, fraction, seed):
     h_sorted = h[order]
     w_sorted = np.asarray(w, dtype=np.float64)[order]
     starts = np.flatnonzero(np.r_[True, h_sorted[1:] != h_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
     group_w = np.add.reduceat(w_sorted, starts)
-    before = np.cumsum(group_w) - group_w
-    val_group = before < fraction * w_sorted.sum()
-    in_val = np.repeat(val_group, np.diff(np.r_[starts, len(order)]))
+    # a group large enough to lend the fraction of its rows does so: whole
+    # cells of discrete data must not leave the training set
+    large = sizes >= math.ceil(1.0 / fraction)
+    small_w = np.where(large, 0.0, group_w)
+    before = np.cumsum(small_w) - small_w
+    val_group = ~large & (before < fraction * small_w.sum())
+    in_val = np.repeat(val_group, sizes)
+    if large.any():
+        # within a large group, its first rows up to the fraction of its weight
+        group_start = np.repeat(np.cumsum(group_w) - group_w, sizes)
+        earlier = np.cumsum(w_sorted) - w_sorted - group_start
+        share = np.repeat(np.where(large, fraction * group_w, 0.0), sizes)
+        in_val |= earlier < share
     val_idx = np.sort(order[in_val])
     train_idx = np.sort(order[~in_val])
     if w[train_idx].sum() <= 0 or w[val_idx].sum() <= 0:

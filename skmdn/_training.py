@@ -779,7 +779,9 @@ def fit_networks(
     Y : ndarray of shape (n, D)
         Standardised targets, in ``X``'s dtype.
     w : ndarray of shape (n,)
-        Sample weights, in ``X``'s dtype.
+        Sample weights, in ``X``'s dtype. Rows of weight 0 are left out
+        before anything else, so that the fit is the one without them (the
+        'auto' rules count only rows of positive weight).
     config : TrainingConfig
     log_det : float
         ``sum(log y_scale)``, to report losses in original target units.
@@ -803,6 +805,9 @@ def fit_networks(
         group of networks returned, else 'converged'.
     """
     early_stopping = bool(config.early_stopping) and not incremental
+    keep = w > 0
+    if not keep.all():  # rows of weight 0 change nothing: not the split, no rule
+        X, Y, w = X[keep], Y[keep], w[keep]
     keys = split_keys(X, Y, w) if early_stopping else None
     M = len(previous)
     groups = [list(range(M))] if trunk.batched else [[m] for m in range(M)]

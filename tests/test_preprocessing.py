@@ -104,3 +104,35 @@ def test_auto_patience_counts_optimiser_steps():
     assert resolve_patience("auto", 10**7, 256) == skmdn._preprocessing.MIN_PATIENCE
     assert resolve_patience(7, 3, 1) == 7
     assert resolve_patience(np.inf, 3, 1) == np.inf
+
+
+def test_cells_of_discrete_data_lend_their_share_and_stay_in_training():
+    # x in {0..5}, y in {0..4}: a group of identical rows is a whole (x, y)
+    # cell; holding whole cells out removed 1-3 cells from training and held
+    # out 18-25% of the rows instead of 10%
+    rng = np.random.RandomState(0)
+    x = rng.randint(0, 6, size=3000)
+    y = np.clip(np.round(x / 2 + rng.normal(scale=0.7, size=3000)), 0, 4)
+    X, Y, w = x[:, None].astype(float), y[:, None], np.ones(3000)
+    cells, counts = np.unique(np.c_[X, Y], axis=0, return_counts=True)
+    large = {tuple(c) for c in cells[counts >= 10]}
+    assert len(large) > 10
+    for seed in range(5):
+        train, val = _split(X, Y, w, 0.1, seed)
+        assert abs(len(val) / 3000 - 0.1) <= len(cells) / 3000
+        assert large <= {tuple(r) for r in np.c_[X[train], Y[train]]}
+        # every large cell lends about a tenth of its rows
+        for cell in large:
+            rows = np.flatnonzero((X[:, 0] == cell[0]) & (Y[:, 0] == cell[1]))
+            if len(rows) >= 10:
+                held = np.isin(rows, val).sum()
+                assert abs(held - 0.1 * len(rows)) <= 1
+
+
+def test_weighted_cells_lend_their_share_of_weight():
+    X = np.zeros((40, 1))
+    Y = np.zeros((40, 1))
+    w = np.r_[np.full(20, 2.0), np.ones(20)]
+    train, val = _split(X, Y, w, 0.25, seed=0)
+    assert len(train) and len(val)
+    assert w[val].sum() / w.sum() == pytest.approx(0.25, abs=2 / w.sum())
