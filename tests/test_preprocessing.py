@@ -134,5 +134,6 @@ def test_weighted_cells_lend_their_share_of_weight():
     Y = np.zeros((40, 1))
     w = np.r_[np.full(20, 2.0), np.ones(20)]
     train, val = _split(X, Y, w, 0.25, seed=0)
-    assert len(train) and len(val)
+    assert len(train)
+    assert len(val)
     assert w[val].sum() / w.sum() == pytest.approx(0.25, abs=2 / w.sum())
