@@ -211,7 +211,12 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         See :term:`Glossary <random_state>`.
 
     verbose : bool, default=False
-        Whether to print the loss after each epoch.
+        Whether to print progress: a first line before training (rows, steps
+        an epoch, the epoch budget), at most one line a second with the
+        losses, the time spent and an estimate of the time left (between the
+        time to the stopping rule without further progress and the time to
+        ``max_iter``), a line every 5 s within long epochs, and a last line
+        that says why training ended.
 
     device : str or torch.device, default='cpu'
         Where training and prediction run, e.g. ``'cuda'``. The fitted state

@@ -364,6 +364,22 @@ class StoppingRule:
         left = self.patience - counts + self.cuts_left * self.n_iter_no_change
         return list((left + self.final_left)[~self.stopped])
 
+    def guesses(self, histories):
+        """Per network still training, an estimate of the epochs left (or None).
+
+        The waits of :meth:`waits`, plus as many epochs again as the network
+        improved for (the epoch of its best score) less those it has already
+        waited: a network that has improved for ``b`` epochs is assumed to
+        improve for about ``b`` more.
+        """
+        if not self.stopping:
+            return None
+        counts = np.array([h.no_improvement_count for h in histories], dtype=float)
+        best = np.array([h.n_iter for h in histories], dtype=float) - counts
+        waits = self.waits(histories)
+        more = np.maximum(0.0, best - counts)[~self.stopped]
+        return list(np.asarray(waits) + more)
+
     def status(self):
         """Why training ended: 'max_iter' or 'converged'."""
         return "max_iter" if self.hit_max_iter and self.stopping else "converged"

@@ -49,8 +49,10 @@ from skmdn._preprocessing import (
 EVAL_CHUNK = 65536
 # Batches per gather of shuffled rows in an epoch.
 GATHER_BATCHES = 64
-# verbose: at most one progress line per this many seconds.
+# verbose: at most one progress line per this many seconds, and within an
+# epoch (a large data set's) one per EPOCH_PROGRESS_SECONDS.
 PROGRESS_SECONDS = 1.0
+EPOCH_PROGRESS_SECONDS = 5.0
 # Without early stopping, a network whose last epoch's training loss is more
 # than this many nats per row above its best epoch's in the call has blown up
 # (scales collapsing onto a few targets, a step too large): its best weights
@@ -271,6 +273,8 @@ class EpochBatches:
         all_step = self.stepping.all(1)
         for j, (start, stop) in enumerate(zip(self.starts, self.stops, strict=True)):
             if j % GATHER_BATCHES == 0:
+                if j and trainer.progress is not None:
+                    trainer.progress.step(j)
                 first = start
                 last = self.stops[min(j + GATHER_BATCHES, len(self.stops)) - 1]
                 idx = self.rows[:, first:last]
@@ -362,6 +366,7 @@ class BaseTrainer:
         self.generator = generator
         M = params.shape[0]
         self.active = np.ones(M, dtype=bool)
+        self.progress = None  # a verbose fit's Progress, told of long epochs
         self.input_noise = _noise_std(input_noise, (M, 1, 1), params.dtype)
         self.target_noise = _noise_std(target_noise, (M, -1, 1), params.dtype)
 
@@ -410,18 +415,49 @@ class BaseTrainer:
         return scores
 
 
+# What the last progress line says of why training ended.
+_ENDINGS = {
+    "converged": "every network stopped for lack of progress",
+    "max_iter": "max_iter epochs reached",
+    "interrupted": "interrupted; the best weights so far are kept",
+}
+
+
 class Progress:
     """A throttled progress line for ``verbose`` fits.
 
-    The first epoch, then at most one line every ``PROGRESS_SECONDS``, and the
-    last epoch: epochs and steps, the losses (the mean over the networks),
-    the time spent and an estimate of the time left (to the stopping rule if
-    no progress is made, and to ``max_iter`` at most).
+    A first line before the first step (what will be trained), a line within
+    long epochs, then after the first epoch at most one line every
+    ``PROGRESS_SECONDS``, and a last line that says why training ended.
+    Each epoch's line gives the epochs and steps, the losses (the mean over
+    the networks), the time spent and the time left: an estimate, between
+    the time to the stopping rule if no more progress is made and the time
+    to ``max_iter``. The estimate assumes that a network goes on improving
+    for as long again as it has improved so far (the epoch of its best
+    score), less the epochs it has already waited.
     """
 
-    def __init__(self):
-        self.start = self.last = time.perf_counter()
+    def __init__(self, data, trainer, max_iter):
+        M, n = data.rows.shape
+        self.steps = -(-n // trainer.batch_size)
+        self.start = self.last = self.epoch_start = time.perf_counter()
         self.printed = None  # the epoch last printed
+        self.epoch = 0
+        networks = f"{M} networks" if M > 1 else "1 network"
+        print(
+            f"Training {networks} on {n:,} rows: {self.steps:,} steps of "
+            f"{trainer.batch_size:,} rows an epoch, at most {max_iter:,} epochs"
+        )
+
+    def step(self, j):
+        """Within a long epoch: a line every ``EPOCH_PROGRESS_SECONDS``."""
+        now = time.perf_counter()
+        if min(now - self.last, now - self.epoch_start) >= EPOCH_PROGRESS_SECONDS:
+            print(
+                f"Iteration {self.epoch + 1}: {j:,} of {self.steps:,} steps, "
+                f"{now - self.start:.1f} s"
+            )
+            self.last = now
 
     def _line(self, histories, steps):
         n_iter = max(h.n_iter for h in histories)
@@ -435,28 +471,41 @@ class Progress:
             line += f", {len(histories)} networks"
         return line + f", {time.perf_counter() - self.start:.1f} s"
 
-    def update(self, histories, steps, epoch, max_iter, waits):
+    def update(self, histories, steps, epoch, max_iter, waits, guesses=None):
         """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed.
 
         ``waits`` holds, per network still training, the epochs left if it
-        makes no more progress (None without a stopping rule).
+        makes no more progress (None without a stopping rule), and
+        ``guesses`` the estimated epochs left (see
+        :meth:`~skmdn._optim.StoppingRule.guesses`).
         """
-        now = time.perf_counter()
+        self.epoch = epoch
+        now = self.epoch_start = time.perf_counter()
         if self.printed is not None and now - self.last < PROGRESS_SECONDS:
             return
         per_epoch = (now - self.start) / epoch
         to_max = (max_iter - epoch) * per_epoch
         line = self._line(histories, steps)
-        if waits is not None:
-            to_stop = max([0, *waits]) * per_epoch
-            line += f", {min(to_stop, to_max):.0f} s left without progress"
-        print(f"{line}, at most {to_max:.0f} s left")
+        if waits is None:
+            line += f", {to_max:.0f} s left"
+        else:
+            to_stop = min(max([0, *waits]) * per_epoch, to_max)
+            guess = min(max([0, *(guesses or waits)]) * per_epoch, to_max)
+            line += (
+                f", about {guess:.0f} s left (at least {to_stop:.0f}, "
+                f"at most {to_max:.0f})"
+            )
+        print(line)
         self.last, self.printed = now, epoch
 
-    def close(self, histories, steps, epoch):
-        """Print the last epoch's line, unless it was just printed."""
+    def close(self, histories, steps, epoch, status):
+        """Print the last line: the last epoch (unless printed) and why it ended."""
+        ending = _ENDINGS[status]
         if epoch and self.printed != epoch:
-            print(self._line(histories, steps) + ", done")
+            print(self._line(histories, steps) + f", done: {ending}")
+        else:
+            seconds = time.perf_counter() - self.start
+            print(f"Done after {epoch:,} epochs, {seconds:.1f} s: {ending}")
 
 
 def train(trainer, data, histories, rule, *, tol, verbose):
@@ -493,7 +542,8 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     rollbacks = np.zeros(M, dtype=int)
     status = None
     epoch = 0
-    progress = Progress() if verbose else None
+    progress = Progress(data, trainer, rule.max_iter) if verbose else None
+    trainer.progress = progress
     try:
         while not rule.stopped.all():
             snapshot = (params.clone(), trainer.optimizer.clone())
@@ -522,19 +572,25 @@ def train(trainer, data, histories, rule, *, tol, verbose):
                 if action is not None:
                     _next_phase(trainer, m, action, best_params, verbose)
             if progress is not None:
-                waits = rule.waits(histories)
                 progress.update(
-                    histories, trainer.optimizer.t, epoch, rule.max_iter, waits
+                    histories,
+                    trainer.optimizer.t,
+                    epoch,
+                    rule.max_iter,
+                    rule.waits(histories),
+                    rule.guesses(histories),
                 )
     except KeyboardInterrupt:
         status = "interrupted"
-    if progress is not None:
-        progress.close(histories, trainer.optimizer.t, epoch)
+    trainer.progress = None
     if early_stopping:
         params.copy_(best_params)
     elif rule.stopping:
         _restore_blown_up(params, best_params, best_loss, histories)
-    return rule.status() if status is None else status
+    status = rule.status() if status is None else status
+    if progress is not None:
+        progress.close(histories, trainer.optimizer.t, epoch, status)
+    return status
 
 
 def _back_to_best(trainer, m, best_params, verbose):

@@ -258,12 +258,16 @@ def test_verbose_prints_a_throttled_progress_line(capsys, monkeypatch):
     _fast(max_iter=2, verbose=True, early_stopping=True).fit(X, y)
     assert "validation log-likelihood" in capsys.readouterr().out
     # one line for the first epoch and one for the last, however many epochs
+    # a first line before training, one for the first epoch and one for the
+    # last, which says why training ended, however many epochs
     monkeypatch.setattr(skmdn._training, "PROGRESS_SECONDS", 1e9)
     _fast(max_iter=40, verbose=True).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("Iteration 1 ")
-    assert lines[1].startswith("Iteration 40 ")
+    assert len(lines) == 3
+    assert lines[0].startswith("Training 1 network on 120 rows: 1 steps")
+    assert lines[1].startswith("Iteration 1 ")
+    assert lines[2].startswith("Iteration 40 ")
+    assert lines[2].endswith("done: max_iter epochs reached")
     _fast(max_iter=3).fit(X, y)
     assert capsys.readouterr().out == ""
 

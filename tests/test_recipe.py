@@ -103,9 +103,9 @@ def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
     waits = []
     real = skmdn._training.Progress.update
 
-    def recording(self, histories, steps, epoch, max_iter, left):
+    def recording(self, histories, steps, epoch, max_iter, left, guesses=None):
         waits.append([float(w) for w in left])
-        return real(self, histories, steps, epoch, max_iter, left)
+        return real(self, histories, steps, epoch, max_iter, left, guesses)
 
     monkeypatch.setattr(skmdn._training.Progress, "update", recording)
     _fit_recording(patch_run_epoch, n_iter_no_change=4, verbose=True)
