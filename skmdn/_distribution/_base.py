@@ -31,6 +31,40 @@ def check_targets(y, n, D, name="y"):
     return y
 
 
+# Draws per chunk of the component search and of the gathers in ``rvs``.
+_DRAW_CHUNK = 1 << 16
+
+
+def _components(rng, weights, n_draws):
+    """Component index of each draw, (n, n_draws), from ``n * n_draws`` uniforms.
+
+    The index of a uniform ``u`` (scaled by the row's total weight) is the
+    number of cumulative weights at or below it (capped at ``K - 1``), found
+    by a binary search per draw over its row's cumulative weights, so that
+    memory stays linear in the draws whatever ``K``. The uniforms are drawn
+    in chunks, in the order of one ``uniform(size=(n, n_draws))``, so that
+    the stream (and every seeded draw) is that of the full comparison.
+    """
+    n, K = weights.shape
+    cum = np.cumsum(weights, axis=1)
+    comp = np.empty(n * n_draws, dtype=np.int32 if K < 2**31 else np.intp)
+    steps = [1 << j for j in range(int(K).bit_length() - 1, -1, -1)]
+    for i in range(0, n * n_draws, _DRAW_CHUNK):
+        j = min(i + _DRAW_CHUNK, n * n_draws)
+        rows = np.arange(i, j) // n_draws
+        u = rng.uniform(size=j - i)
+        u *= cum[rows, -1]
+        # pos: how many of the row's cumulative weights are <= u (binary lifting)
+        pos = np.zeros(j - i, dtype=np.intp)
+        for step in steps:
+            cand = pos + step
+            ok = cand <= K
+            ok[ok] = cum[rows[ok], cand[ok] - 1] <= u[ok]
+            pos[ok] = cand[ok]
+        comp[i:j] = np.minimum(pos, K - 1)
+    return comp.reshape(n, n_draws)
+
+
 class MixtureBase:
     """The container: construction, validation, rows, shapes, marginals, draws."""
 
@@ -395,17 +429,21 @@ class MixtureBase:
         n_draws = 1 if size is None else int(size)
         if n_draws < 0:
             raise ValueError(f"size must be non-negative, got {size}.")
-        n, K, D = self.means.shape
-        cum = np.cumsum(self.weights, axis=1)
-        u = rng.uniform(size=(n, n_draws)) * cum[:, -1:]
-        comp = np.minimum((u[:, :, None] >= cum[:, None, :]).sum(-1), K - 1)
-        rows = np.arange(n)[:, None]
-        eps = rng.standard_normal(size=(n, n_draws, D))
-        if self.scale_tril is None:
-            draws = self.means[rows, comp] + self.scales[rows, comp] * eps
-        else:  # through the factor: L eps has covariance L L^T
-            factor = self.scale_tril[rows, comp]  # (n, draws, D, D)
-            draws = self.means[rows, comp] + np.einsum("nsde,nse->nsd", factor, eps)
+        n, _, D = self.means.shape
+        comp = _components(rng, self.weights, n_draws)
+        # the draws are made in place in the normal deviates, in chunks, so
+        # that no (n, draws, K) or (n, draws, D, D) temporary is needed
+        draws = rng.standard_normal(size=(n, n_draws, D))
+        flat, comp = draws.reshape(n * n_draws, D), comp.ravel()
+        step = max(1, _DRAW_CHUNK // (D * D))
+        for i in range(0, flat.shape[0], step):
+            sl = slice(i, i + step)
+            rows, k = np.arange(i, i + comp[sl].size) // max(1, n_draws), comp[sl]
+            if self.scale_tril is None:
+                flat[sl] *= self.scales[rows, k]
+            else:  # through the factor: L eps has covariance L L^T
+                flat[sl] = np.einsum("sde,se->sd", self.scale_tril[rows, k], flat[sl])
+            flat[sl] += self.means[rows, k]
         if not self._change.is_identity:
             draws = self._change.inverse(draws)
         if self.squeeze:

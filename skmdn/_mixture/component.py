@@ -33,6 +33,8 @@ D1_AT = 1.0
 D1_PEAK = np.exp(-0.5)
 D2_AT = np.sqrt(3.0)
 D2_PEAK = 2.0 * np.exp(-1.5)
+# Elements of the (P, nodes, K) temporary of mixture_pdf, per chunk of nodes.
+_PDF_CHUNK = 1 << 20
 
 
 # ------------------------------------------------------- one component, in z
@@ -118,8 +120,15 @@ def mixture_pdf(w, mu, s, x):
     """Density of each row's mixture at nodes ``x`` of shape (P, M); (P, M).
 
     One exponential per node and component, in place, and a matrix product
-    over the components (the form of the quadrature, many nodes per row).
+    over the components (the form of the quadrature, many nodes per row),
+    in chunks of nodes so that the (P, nodes, K) temporary stays bounded.
     """
+    P, M = x.shape
+    step = max(1, _PDF_CHUNK // max(1, P * mu.shape[1]))
+    if M > step:
+        return np.concatenate(
+            [mixture_pdf(w, mu, s, x[:, j : j + step]) for j in range(0, M, step)], 1
+        )
     z = x[:, :, None] - mu[:, None, :]
     z *= (1.0 / s)[:, None, :]
     kernel(z, out=z)

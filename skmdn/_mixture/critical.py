@@ -33,6 +33,12 @@ from skmdn._mixture.roots import EPS, solve_bracketed
 _FLAT_CELL = 1e-13
 _NEGLIGIBLE = -700.0
 _MAX_DEPTH = 200
+# Above this many components, the range is first cut at _COARSE_K + 1 of the
+# sorted means (evenly spaced in rank) rather than at every mean: every cell
+# costs K terms, and the halving refines only where it must, so the cells
+# stay as many as the density's shape needs rather than growing with K (at
+# K = 2,000 a cut at every mean made the search quadratic in K).
+_COARSE_K = 64
 
 
 class Rows(Mixture1D):
@@ -122,7 +128,8 @@ def _critical_block(w, mu, s):
 
     All critical points lie between the smallest and largest mean (outside,
     every component's density slopes the same way). That range is cut at
-    the component means, and cells are halved until :meth:`Rows.certify`
+    the component means (at most ``_COARSE_K + 1`` of them, evenly spaced in
+    rank, for larger K), and cells are halved until :meth:`Rows.certify`
     settles them. The signs of the derivative at
     the cell ends, where rounding cannot flip them, then place the critical
     points: one inside each cell whose ends have opposite signs (refined by
@@ -143,6 +150,8 @@ def _critical_block(w, mu, s):
     lo = np.where(live, mu, np.inf).min(1)
     hi = np.where(live, mu, -np.inf).max(1)
     grid = np.sort(np.column_stack((lo, np.clip(mu, lo[:, None], hi[:, None]), hi)), 1)
+    if K > _COARSE_K:
+        grid = grid[:, np.linspace(0, K + 1, _COARSE_K + 1).round().astype(np.intp)]
     G = grid.shape[1]
     rows = np.repeat(np.arange(P), G - 1)
     a, b = grid[:, :-1].ravel(), grid[:, 1:].ravel()
@@ -244,7 +253,7 @@ def critical_points(w, mu, s):
     """
     w, mu, s = _blocks.contiguous(w, mu, s)
     P, K = w.shape
-    step = max(1, _blocks.BUDGET // (K * (K + 2)))
+    step = max(1, _blocks.BUDGET // (K * (min(K, _COARSE_K) + 2)))
     parts = []
     for i in range(0, P, step):
         row, x, kind = _critical_block(
@@ -277,18 +286,19 @@ def sorted_critical_points(w, mu, s):
     Returns
     -------
     modes : ndarray of shape (P, M)
-        Modes in increasing order, ``M`` the larger of ``K`` and the most
-        modes of any row; rows with fewer modes repeat their last one.
+        Modes in increasing order, ``M`` the most modes of any row (not
+        ``K``, which made the densities at the modes quadratic in ``K``);
+        rows with fewer modes repeat their last one.
     n_modes : ndarray of shape (P,)
     anti : ndarray of shape (P, M - 1)
         The density minimum between consecutive modes (equal to the mode
         where the padding repeats it).
     """
-    P, K = w.shape
+    P = w.shape[0]
     row, x, kind = critical_points(w, mu, s)
     is_mode = kind == 1
     n_modes = np.bincount(row[is_mode], minlength=P)
-    M = max(K, int(n_modes.max(initial=1)))
+    M = int(n_modes.max(initial=1))
     modes, _ = ragged_to_padded(row[is_mode], x[is_mode], P, M)
     cols = np.arange(M)
     last = modes[np.arange(P), n_modes - 1]

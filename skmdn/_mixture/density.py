@@ -10,8 +10,9 @@ from skmdn._mixture.component import LOG_2PI
 from skmdn._mixture.covariance import is_full, log_diag_sum, whiten
 from skmdn._mixture.outputs import log_weights
 
-# Rows per block in the (rows x candidate targets) density, to bound memory.
-_CROSS_BLOCK = 1 << 22
+# Elements per block of the (rows x candidate targets x K) density, to bound
+# memory (and to keep its temporaries in cache).
+_CROSS_BLOCK = 1 << 16
 
 
 def component_logpdf(means, cov, y):
@@ -76,13 +77,18 @@ def cross_logpdf(weights, means, cov, Y):
     m = Y.shape[0]
     out = np.empty((n, m))
     log_w = log_weights(weights)
-    per_row = m * K * D * (D if is_full(means, cov) else 1)
-    step = max(1, _CROSS_BLOCK // max(1, per_row))
-    for start in range(0, n, step):
-        sl = slice(start, start + step)
-        # (rows, 1, K, D) against (1, m, 1, D)
-        comp = component_logpdf(means[sl, None], cov[sl, None], Y[None, :, :])
-        out[sl] = logsumexp(log_w[sl, None, :] + comp, axis=-1)
+    per_pair = K * D * (D if is_full(means, cov) else 1)
+    # blocks of candidates, then of rows: the (rows, candidates, K, D)
+    # temporaries stay near _CROSS_BLOCK elements, in cache, whatever n, m, K
+    cols = max(1, min(m, _CROSS_BLOCK // max(1, per_pair)))
+    step = max(1, _CROSS_BLOCK // max(1, cols * per_pair))
+    for j in range(0, m, cols):
+        cl = slice(j, j + cols)
+        for start in range(0, n, step):
+            sl = slice(start, start + step)
+            # (rows, 1, K, D) against (1, m, 1, D)
+            comp = component_logpdf(means[sl, None], cov[sl, None], Y[None, cl, :])
+            out[sl, cl] = logsumexp(log_w[sl, None, :] + comp, axis=-1)
     return out
 
 
