@@ -84,7 +84,12 @@ def test_ppf_inverts_cdf(dist, q):
     x = dist.ppf(q)
     assert_allclose(dist.cdf(x), q, rtol=1e-9, atol=1e-12)
     y = dist.mean() + dist.std() * (q - 0.5)
-    assert_allclose(dist.ppf(dist.cdf(y)), y, rtol=1e-8, atol=1e-8)
+    # ppf meets the cdf to 1e-9 of its value: where the density is low that
+    # moves y by as much over the density (the inversion's conditioning)
+    F = dist.cdf(y)
+    f = np.reshape(dist.pdf(y), np.shape(F))  # one target: the marginal's
+    slack = (1e-9 * np.minimum(F, 1 - F) + 1e-12) / np.maximum(f, 1e-300)
+    assert (np.abs(dist.ppf(F) - y) <= 1e-8 * (1 + np.abs(y)) + slack).all()
 
 
 @settings(max_examples=30)
