@@ -398,8 +398,10 @@ class BaseTrainer:
         Every row then gets the mixture of the output bias ``bias`` (shape
         (width,), :meth:`MixtureHead.init_bias`), whatever the inputs.
         Returns a new tensor of shape (n_values,); the network is unchanged.
+        Optional: None (this default) gives the network no marginal
+        candidate.
         """
-        raise NotImplementedError
+        return None
 
     def advice(self):
         """Return what to check when training stays non-finite (for the error)."""
@@ -590,6 +592,8 @@ def _marginal_candidates(trainer, data, marginals):
         for m, biases in enumerate(marginals):
             for bias in biases:
                 row = trainer.marginal_params(m, bias)
+                if row is None:
+                    break
                 params[m] = row
                 lp = trainer.validation_log_prob(m, data)
                 params[m] = saved[m]
