@@ -619,8 +619,9 @@ def _clearly_better(lp, other, w):
     """
     diff = lp - other
     mean = np.average(diff, weights=w)
-    n_eff = w.sum() ** 2 / (w**2).sum()
-    se = np.sqrt(np.average((diff - mean) ** 2, weights=w) / max(n_eff - 1, 1))
+    # frequency weights: an integer weight acts as that many repeated rows
+    n_rows = w.sum()
+    se = np.sqrt(np.average((diff - mean) ** 2, weights=w) / max(n_rows - 1, 1))
     return mean >= MARGINAL_SE * se, mean, se
 
 
