@@ -149,7 +149,11 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
 
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the data, stop on its
-        log-likelihood and restore the weights of the best epoch.
+        log-likelihood and restore the weights of the best epoch. A fresh
+        network whose best epoch does not beat the marginal of the targets (a
+        Gaussian fitted to them, or their k-means mixture) by one standard
+        error on the validation rows keeps that marginal: on wide data the
+        model is then no worse than the distribution of ``y`` alone.
 
     validation_fraction : float, default=0.1
         Share of the total sample weight held out for early stopping. Rows are
@@ -274,7 +278,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
 
     best_validation_score_ : float or None
         Highest validation log-likelihood, whose weights are kept (the mean
-        over the networks); None without early stopping.
+        over the networks; the marginal's score for a network that kept the
+        marginal); None without early stopping.
 
     networks_ : list of Bunch
         One entry per network, as ``estimators_`` of

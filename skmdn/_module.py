@@ -499,6 +499,17 @@ class ModuleTrainer(BaseTrainer):
         loss = float(total) / w_total + self.log_det + penalty_total / w_total
         return np.array([loss])
 
+    def marginal_params(self, m, bias):
+        """Return the flat parameters, the head's weight zeroed, its bias ``bias``."""
+        head = self.network.head
+        with torch.no_grad():
+            saved = self.params[0].clone()
+            head.weight.zero_()
+            head.bias.copy_(torch.as_tensor(bias))
+            row = self.params[0].clone()
+            self.params[0].copy_(saved)
+        return row
+
     def forward(self, m, X):
         """Return the network's outputs (n, width) for inputs ``X`` (``m`` is 0)."""
         return self.network(X)
@@ -508,6 +519,14 @@ class ModuleTrainer(BaseTrainer):
         self.network.eval()
         try:
             return super().score(data)
+        finally:
+            self.network.train()
+
+    def validation_log_prob(self, m, data):
+        """Per-row validation log-likelihood, in eval mode."""
+        self.network.eval()
+        try:
+            return super().validation_log_prob(m, data)
         finally:
             self.network.train()
 

@@ -455,6 +455,14 @@ class FusedTrainer(BaseTrainer):
         self._layers = trunk.unflatten(params[0] if single else params)
         self._grad_layers = trunk.unflatten(self._grad[0] if single else self._grad)
 
+    def marginal_params(self, m, bias):
+        """Network ``m``'s parameters, the output layer's weights zeroed, ``bias``."""
+        row = self.params[m].clone()
+        weight, out_bias = self.trunk.unflatten(row)[-1]
+        weight.zero_()
+        out_bias.copy_(torch.as_tensor(bias))
+        return row
+
     def penalty(self, params):
         """``0.5 * sum(W**2)`` of each network (row of ``params``), shape (M,)."""
         return 0.5 * (params * params * self._mask).sum(1)

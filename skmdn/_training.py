@@ -17,12 +17,12 @@ Nothing here knows about scikit-learn's estimator API.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from skmdn._marginal import _gaussian_bias, _keep_marginal, _marginal_candidates
 from skmdn._optim import (
     ADAPTIVE_CUTS,
     CUT,
@@ -43,16 +43,13 @@ from skmdn._preprocessing import (
     target_noise_levels,
     validation_split,
 )
+from skmdn._progress import Progress
 
 # Rows scored per chunk when evaluating a whole data set, so that memory stays
 # bounded by the chunk and not by the number of rows.
 EVAL_CHUNK = 65536
 # Batches per gather of shuffled rows in an epoch.
 GATHER_BATCHES = 64
-# verbose: at most one progress line per this many seconds, and within an
-# epoch (a large data set's) one per EPOCH_PROGRESS_SECONDS.
-PROGRESS_SECONDS = 1.0
-EPOCH_PROGRESS_SECONDS = 5.0
 # Without early stopping, a network whose last epoch's training loss is more
 # than this many nats per row above its best epoch's in the call has blown up
 # (scales collapsing onto a few targets, a step too large): its best weights
@@ -389,6 +386,17 @@ class BaseTrainer:
         """Network ``m``'s weights as numpy arrays (the trunk's layout)."""
         raise NotImplementedError
 
+    def marginal_params(self, m, bias):
+        """Network ``m``'s parameters, the output layer's weights zeroed, ``bias``.
+
+        Every row then gets the mixture of the output bias ``bias`` (shape
+        (width,), :meth:`MixtureHead.init_bias`), whatever the inputs.
+        Returns a new tensor of shape (n_values,); the network is unchanged.
+        Optional: None (this default) gives the network no marginal
+        candidate.
+        """
+        return None
+
     def advice(self):
         """Return what to check when training stays non-finite (for the error)."""
         return (
@@ -414,101 +422,20 @@ class BaseTrainer:
                 scores[m] = total / float(w.sum()) - self.log_det
         return scores
 
-
-# What the last progress line says of why training ended.
-_ENDINGS = {
-    "converged": "every network stopped for lack of progress",
-    "max_iter": "max_iter epochs reached",
-    "interrupted": "interrupted; the best weights so far are kept",
-}
-
-
-class Progress:
-    """A throttled progress line for ``verbose`` fits.
-
-    A first line before the first step (what will be trained), a line within
-    long epochs, then after the first epoch at most one line every
-    ``PROGRESS_SECONDS``, and a last line that says why training ended.
-    Each epoch's line gives the epochs and steps, the losses (the mean over
-    the networks), the time spent and the time left: an estimate, between
-    the time to the stopping rule if no more progress is made and the time
-    to ``max_iter``. The estimate assumes that a network goes on improving
-    for as long again as it has improved so far (the epoch of its best
-    score), less the epochs it has already waited.
-    """
-
-    def __init__(self, data, trainer, max_iter):
-        M, n = data.rows.shape
-        self.steps = -(-n // trainer.batch_size)
-        self.start = self.last = self.epoch_start = time.perf_counter()
-        self.printed = None  # the epoch last printed
-        self.epoch = 0
-        networks = f"{M} networks" if M > 1 else "1 network"
-        print(
-            f"Training {networks} on {n:,} rows: {self.steps:,} steps of "
-            f"{trainer.batch_size:,} rows an epoch, at most {max_iter:,} epochs"
-        )
-
-    def step(self, j):
-        """Within a long epoch: a line every ``EPOCH_PROGRESS_SECONDS``."""
-        now = time.perf_counter()
-        if min(now - self.last, now - self.epoch_start) >= EPOCH_PROGRESS_SECONDS:
-            print(
-                f"Iteration {self.epoch + 1}: {j:,} of {self.steps:,} steps, "
-                f"{now - self.start:.1f} s"
-            )
-            self.last = now
-
-    def _line(self, histories, steps):
-        n_iter = max(h.n_iter for h in histories)
-        loss = np.mean([h.loss_curve[-1] for h in histories if h.loss_curve])
-        line = f"Iteration {n_iter} ({steps:,} steps), loss = {loss:.6f}"
-        if histories[0].early_stopping:
-            score = np.mean([h.validation_scores[-1] for h in histories])
-            best = np.mean([h.best_validation_score for h in histories])
-            line += f", validation log-likelihood = {score:.6f} (best {best:.6f})"
-        if len(histories) > 1:
-            line += f", {len(histories)} networks"
-        return line + f", {time.perf_counter() - self.start:.1f} s"
-
-    def update(self, histories, steps, epoch, max_iter, waits, guesses=None):
-        """Print a line if the first epoch or ``PROGRESS_SECONDS`` have passed.
-
-        ``waits`` holds, per network still training, the epochs left if it
-        makes no more progress (None without a stopping rule), and
-        ``guesses`` the estimated epochs left (see
-        :meth:`~skmdn._optim.StoppingRule.guesses`).
-        """
-        self.epoch = epoch
-        now = self.epoch_start = time.perf_counter()
-        if self.printed is not None and now - self.last < PROGRESS_SECONDS:
-            return
-        per_epoch = (now - self.start) / epoch
-        to_max = (max_iter - epoch) * per_epoch
-        line = self._line(histories, steps)
-        if waits is None:
-            line += f", {to_max:.0f} s left"
-        else:
-            to_stop = min(max([0, *waits]) * per_epoch, to_max)
-            guess = min(max([0, *(guesses or waits)]) * per_epoch, to_max)
-            line += (
-                f", about {guess:.0f} s left (at least {to_stop:.0f}, "
-                f"at most {to_max:.0f})"
-            )
-        print(line)
-        self.last, self.printed = now, epoch
-
-    def close(self, histories, steps, epoch, status):
-        """Print the last line: the last epoch (unless printed) and why it ended."""
-        ending = _ENDINGS[status]
-        if epoch and self.printed != epoch:
-            print(self._line(histories, steps) + f", done: {ending}")
-        else:
-            seconds = time.perf_counter() - self.start
-            print(f"Done after {epoch:,} epochs, {seconds:.1f} s: {ending}")
+    def validation_log_prob(self, m, data):
+        """Network ``m``'s log-likelihood of each validation row (original units)."""
+        X, Y, _ = data.validation[m]
+        with torch.no_grad():
+            lp = [
+                self.head.log_prob(
+                    self.forward(m, X[i : i + EVAL_CHUNK]), Y[i : i + EVAL_CHUNK]
+                )
+                for i in range(0, X.shape[0], EVAL_CHUNK)
+            ]
+        return torch.cat(lp).double().cpu().numpy() - self.log_det
 
 
-def train(trainer, data, histories, rule, *, tol, verbose):
+def train(trainer, data, histories, rule, *, tol, verbose, marginals=None):
     """Run epochs of every network until ``rule`` stops them, with roll-back.
 
     After every epoch each network's history records its loss and
@@ -542,6 +469,9 @@ def train(trainer, data, histories, rule, *, tol, verbose):
     rollbacks = np.zeros(M, dtype=int)
     status = None
     epoch = 0
+    marginal = {}
+    if early_stopping and marginals is not None:
+        marginal = _marginal_candidates(trainer, data, marginals)
     progress = Progress(data, trainer, rule.max_iter) if verbose else None
     trainer.progress = progress
     try:
@@ -572,19 +502,13 @@ def train(trainer, data, histories, rule, *, tol, verbose):
                 if action is not None:
                     _next_phase(trainer, m, action, best_params, verbose)
             if progress is not None:
-                progress.update(
-                    histories,
-                    trainer.optimizer.t,
-                    epoch,
-                    rule.max_iter,
-                    rule.waits(histories),
-                    rule.guesses(histories),
-                )
+                progress.epoch_done(histories, trainer.optimizer.t, epoch, rule)
     except KeyboardInterrupt:
         status = "interrupted"
     trainer.progress = None
     if early_stopping:
         params.copy_(best_params)
+        _keep_marginal(trainer, data, marginal, histories, verbose)
     elif rule.stopping:
         _restore_blown_up(params, best_params, best_loss, histories)
     status = rule.status() if status is None else status
@@ -899,7 +823,7 @@ def _fit_group(
     early_stopping = bool(config.early_stopping) and not incremental
     train_rows, val_rows = split_rows(keys, w, config, seeds, early_stopping)
     fresh = previous[0] is None
-    target_noise, out_biases = [], []
+    target_noise, out_biases, marginals = [], [], []
     for m, rows in enumerate(train_rows):
         Y_m = Y[rows]  # one gather per network
         target_noise.append(target_noise_levels(config.target_noise, Y_m)[:, 0])
@@ -909,6 +833,7 @@ def _fit_group(
                 Y_m, w[rows], head.n_components, rng, head.min_scale
             )
             out_biases.append(head.init_bias(loc, scale))
+            marginals.append([_gaussian_bias(head, Y_m, w[rows]), out_biases[-1]])
     plan = TrainingPlan.resolve(
         config,
         [len(r) for r in train_rows],
@@ -939,6 +864,7 @@ def _fit_group(
             plan.stopping_rule(),
             tol=plan.tol,
             verbose=plan.verbose,
+            marginals=marginals if fresh else None,
         )
         states = [
             NetworkState(trainer.weights(m), trainer.optimizer.to_numpy(m), history)

@@ -79,6 +79,10 @@ class Trunk(Protocol):
             The resolved settings (step size, batch size, noise, penalty).
         log_det : float
             ``sum(log y_scale)``.
+
+        The trainer may implement ``marginal_params`` (see
+        :class:`~skmdn._training.BaseTrainer`): early stopping then keeps
+        the marginal of the targets for a network that does not beat it.
         """
 
     def outputs(self, states, X, device):

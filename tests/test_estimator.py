@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skmdn._preprocessing
+import skmdn._progress
 import skmdn._training
 from skmdn import MDNRegressor, MixtureDistribution
 from skmdn.datasets import make_inverse_sine
@@ -260,7 +261,7 @@ def test_verbose_prints_a_throttled_progress_line(capsys, monkeypatch):
     # one line for the first epoch and one for the last, however many epochs
     # a first line before training, one for the first epoch and one for the
     # last, which says why training ended, however many epochs
-    monkeypatch.setattr(skmdn._training, "PROGRESS_SECONDS", 1e9)
+    monkeypatch.setattr(skmdn._progress, "PROGRESS_SECONDS", 1e9)
     _fast(max_iter=40, verbose=True).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3

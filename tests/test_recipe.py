@@ -12,6 +12,7 @@ from torch import nn
 
 import skmdn._module
 import skmdn._preprocessing
+import skmdn._progress
 import skmdn._training
 from skmdn import MDNRegressor
 
@@ -101,13 +102,13 @@ def test_verbose_announces_the_final_phase_and_counts_it_in_the_time_left(
     monkeypatch, patch_run_epoch, capsys
 ):
     waits = []
-    real = skmdn._training.Progress.update
+    real = skmdn._progress.Progress.update
 
     def recording(self, histories, steps, epoch, max_iter, left, guesses=None):
         waits.append([float(w) for w in left])
         return real(self, histories, steps, epoch, max_iter, left, guesses)
 
-    monkeypatch.setattr(skmdn._training.Progress, "update", recording)
+    monkeypatch.setattr(skmdn._progress.Progress, "update", recording)
     _fit_recording(patch_run_epoch, n_iter_no_change=4, verbose=True)
     out = capsys.readouterr().out
     assert out.count("Network 0: noise-free final phase") == 1
