@@ -585,8 +585,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         )
         trunk, head = self._architecture(X.shape[1], Y.shape[1])
         if first_pass:
-            n_rows = int(np.count_nonzero(sample_weight))  # of positive weight
-            previous = [None] * self._resolve_n_networks(n_rows)
+            previous = [None] * self._resolve_n_networks(X.shape[0])
             # one standardisation for every network, from all the rows given;
             # a stream cannot see its outliers coming, so it keeps moments
             x_scaler = Standardisation.from_data(X, sample_weight)
@@ -597,7 +596,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
             self._check_same_architecture(trunk, head)
             previous = self._networks
             # the range of the inputs grows with every call's rows
-            x_scaler = self._x_scaler.widened(X, sample_weight)
+            x_scaler = self._x_scaler.widened(X)
             y_scaler = self._y_scaler
             if incremental:
                 # running statistics: later chunks move the standardisation,
@@ -629,7 +628,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         self._set_public_attributes()
 
     def _validate_fit_data(self, X, y, sample_weight, reset):
-        """Return ``X``, targets ``(n, D)`` in ``X``'s dtype, weights and ``y.ndim``."""
+        """Return ``X``, ``Y`` (n, D) in ``X``'s dtype, weights (> 0) and ``y.ndim``."""
         X, y = validate_data(
             self,
             X,
@@ -652,6 +651,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
                 f"y has {Y.shape[1]} targets, but the model was fitted on "
                 f"{self.n_outputs_}."
             )
+        if not (keep := sample_weight > 0).all():  # weight 0 changes nothing
+            X, Y, sample_weight = X[keep], Y[keep], sample_weight[keep]
         return X, Y, sample_weight, y.ndim
 
     def _architecture(self, n_features, n_outputs):
@@ -702,13 +703,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
             )
 
     def _reexpressed(self, net, trunk, head, x_scaler, y_scaler):
-        """``net`` with weights for new standardisations of the inputs and targets.
-
-        See the trunk's ``reexpressed``: exact for the inputs and the component
-        means; the component scales are re-expressed by a shift of their raw
-        outputs, which is exact where the softplus is exponential (small
-        scales) and a first-order approximation elsewhere.
-        """
+        """``net`` for new standardisations (see the trunk's ``reexpressed``)."""
         return trunk.reexpressed(
             net, head, self._x_scaler, self._y_scaler, x_scaler, y_scaler
         )
@@ -861,8 +856,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
             cov = cov.astype(np.float64) * y_scale
         if not (np.isfinite(logits).all() and np.isfinite(means).all()):
             raise ValueError(
-                "The network produced non-finite mixture parameters; the inputs "
-                "may lie extremely far outside the training data."
+                "The network produced non-finite mixture parameters for these "
+                "inputs (held inside the training range)."
             )
         return outputs.softmax(logits), means, cov
 

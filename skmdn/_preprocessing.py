@@ -60,16 +60,9 @@ def _is_constant(var, mean, n_rows):
 
 
 def _moments(A, w):
-    """Weighted column means and variances, in float64 whatever ``A``'s dtype.
-
-    Rows of weight 0 are left out first, so that the sums are those of the
-    data without them, to the bit.
-    """
+    """Weighted column means and variances, in float64 whatever ``A``'s dtype."""
     A = np.asarray(A, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
-    keep = w > 0
-    if not keep.all():
-        A, w = A[keep], w[keep]
     mean = np.average(A, axis=0, weights=w)
     var = np.average((A - mean) ** 2, axis=0, weights=w)
     return mean, var
@@ -85,11 +78,9 @@ def weighted_mean_std(A, w):
     return mean, _scale(mean, var, np.count_nonzero(w))
 
 
-def _range(A, w):
-    """Column minima and maxima over the rows of positive weight (float64)."""
-    A = np.asarray(A)[np.asarray(w) > 0]
-    if A.shape[0] == 0:
-        return None, None
+def _range(A):
+    """Column minima and maxima, in float64."""
+    A = np.asarray(A)
     return A.min(0).astype(np.float64), A.max(0).astype(np.float64)
 
 
@@ -107,9 +98,9 @@ class Standardisation:
     ``transform`` maps data to ``(A - location) / scale``. The moments (total
     weight, mean and variance of every row seen, float64) let ``partial_fit``
     merge later chunks with :meth:`updated`. ``lower`` and ``upper`` are the
-    columns' smallest and largest values over the rows of positive weight
-    seen so far (None in models saved before they existed): :meth:`clip`
-    keeps inputs inside them.
+    columns' smallest and largest values over the rows seen so far (the
+    estimator passes only rows of positive weight; None in models saved
+    before they existed): :meth:`clip` keeps inputs inside them.
     """
 
     location: np.ndarray
@@ -143,7 +134,7 @@ class Standardisation:
                 spread = (q3 - q1) / NORMAL_IQR
                 if spread > 0 and scale[d] > ROBUST_RATIO * spread:
                     location[d], scale[d] = q2, spread
-        lower, upper = _range(A, w)
+        lower, upper = _range(A)
         weight = float(np.sum(w, dtype=np.float64))
         return cls(location, scale, weight, rows, mean, var, lower, upper)
 
@@ -169,18 +160,15 @@ class Standardisation:
         merged = Standardisation(
             merged_mean.copy(), scale, total, rows, merged_mean, merged_var
         )
-        return replace(merged, **self.widened(A, w).bounds())
+        grown = self.widened(A)
+        return replace(merged, lower=grown.lower, upper=grown.upper)
 
-    def widened(self, A, w):
+    def widened(self, A):
         """Return this standardisation with its range grown to hold ``A``'s rows."""
-        lower, upper = _range(A, w)
+        lower, upper = _range(A)
         if self.lower is not None:
             lower, upper = np.fmin(lower, self.lower), np.fmax(upper, self.upper)
         return replace(self, lower=lower, upper=upper)
-
-    def bounds(self):
-        """Return ``lower`` and ``upper`` as keywords."""
-        return {"lower": self.lower, "upper": self.upper}
 
     def clip(self, A):
         """Return ``A`` with every column held inside the range seen in fitting.

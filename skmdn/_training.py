@@ -404,6 +404,14 @@ class BaseTrainer:
             "'learning_rate_init' or set 'clip_grad_norm'."
         )
 
+    def _validation_chunks(self, m, data):
+        """Network ``m``'s validation log-densities and weights, chunk by chunk."""
+        X, Y, w = data.validation[m]
+        for start in range(0, X.shape[0], EVAL_CHUNK):
+            stop = start + EVAL_CHUNK
+            out = self.forward(m, X[start:stop])
+            yield self.head.log_prob(out, Y[start:stop]), w[start:stop]
+
     def score(self, data):
         """Mean weighted validation log-likelihood (original units) per network.
 
@@ -412,26 +420,16 @@ class BaseTrainer:
         scores = np.full(self.params.shape[0], np.nan)
         with torch.no_grad():
             for m in np.flatnonzero(self.active):
-                X, Y, w = data.validation[m]
-                total = 0.0
-                for start in range(0, X.shape[0], EVAL_CHUNK):
-                    stop = start + EVAL_CHUNK
-                    out = self.forward(m, X[start:stop])
-                    lp = self.head.log_prob(out, Y[start:stop])
-                    total += float((w[start:stop] * lp).sum())
-                scores[m] = total / float(w.sum()) - self.log_det
+                total = sum(
+                    float((w * lp).sum()) for lp, w in self._validation_chunks(m, data)
+                )
+                scores[m] = total / float(data.validation[m][2].sum()) - self.log_det
         return scores
 
     def validation_log_prob(self, m, data):
         """Network ``m``'s log-likelihood of each validation row (original units)."""
-        X, Y, _ = data.validation[m]
         with torch.no_grad():
-            lp = [
-                self.head.log_prob(
-                    self.forward(m, X[i : i + EVAL_CHUNK]), Y[i : i + EVAL_CHUNK]
-                )
-                for i in range(0, X.shape[0], EVAL_CHUNK)
-            ]
+            lp = [lp for lp, _ in self._validation_chunks(m, data)]
         return torch.cat(lp).double().cpu().numpy() - self.log_det
 
 
@@ -759,9 +757,8 @@ def fit_networks(
     Y : ndarray of shape (n, D)
         Standardised targets, in ``X``'s dtype.
     w : ndarray of shape (n,)
-        Sample weights, in ``X``'s dtype. Rows of weight 0 are left out
-        before anything else, so that the fit is the one without them (the
-        'auto' rules count only rows of positive weight).
+        Sample weights, in ``X``'s dtype, positive (the estimator leaves
+        the rows of weight 0 out).
     config : TrainingConfig
     log_det : float
         ``sum(log y_scale)``, to report losses in original target units.
@@ -785,9 +782,6 @@ def fit_networks(
         group of networks returned, else 'converged'.
     """
     early_stopping = bool(config.early_stopping) and not incremental
-    keep = w > 0
-    if not keep.all():  # rows of weight 0 change nothing: not the split, no rule
-        X, Y, w = X[keep], Y[keep], w[keep]
     keys = split_keys(X, Y, w) if early_stopping else None
     M = len(previous)
     groups = [list(range(M))] if trunk.batched else [[m] for m in range(M)]

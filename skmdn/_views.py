@@ -68,11 +68,10 @@ class DistributionViewsMixin:
         input row.
         """
         X = self._validate_X_predict(X)
-        parts = [
-            view(self._predict_dist_validated(X[start : start + PREDICT_BLOCK]), rows)
-            for start in range(0, X.shape[0], PREDICT_BLOCK)
-            for rows in [slice(start, start + PREDICT_BLOCK)]
-        ]
+        parts = []
+        for start in range(0, X.shape[0], PREDICT_BLOCK):
+            rows = slice(start, start + PREDICT_BLOCK)
+            parts.append(view(self._predict_dist_validated(X[rows]), rows))
         if len(parts) == 1:
             return parts[0]
         if isinstance(parts[0], tuple):
