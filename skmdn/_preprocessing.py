@@ -305,6 +305,13 @@ def validation_split(keys, w, fraction, seed):
     no such cell leaves the training set and the held-out share stays the
     one asked (to within a row per group).
 
+    When the data is discrete (at most ``DISCRETE_MAX_SHARE`` of the rows
+    are distinct), groups are the cells of the data rather than duplicates,
+    and every group lends ``fraction`` of its weight: the number of its rows
+    held out is rounded down or up at random (seeded by the group's hash),
+    so that a small cell is not held out whole (the model would never learn
+    it) and the held-out share is the one asked on average.
+
     Returns
     -------
     train_idx, val_idx : ndarray of int
@@ -319,6 +326,9 @@ def validation_split(keys, w, fraction, seed):
     # a group large enough to lend the fraction of its rows does so: whole
     # cells of discrete data must not leave the training set
     large = sizes >= math.ceil(1.0 / fraction)
+    discrete = len(sizes) <= DISCRETE_MAX_SHARE * len(order)
+    if discrete:
+        large[:] = True
     small_w = np.where(large, 0.0, group_w)
     before = np.cumsum(small_w) - small_w
     val_group = ~large & (before < fraction * small_w.sum())
@@ -328,7 +338,12 @@ def validation_split(keys, w, fraction, seed):
         group_start = np.repeat(np.cumsum(group_w) - group_w, sizes)
         earlier = np.cumsum(w_sorted) - w_sorted - group_start
         share = np.repeat(np.where(large, fraction * group_w, 0.0), sizes)
-        in_val |= earlier < share
+        if discrete:  # rows of the share and one more at random, in weight
+            u = (h_sorted[starts] >> np.uint64(11)) * 2.0**-53
+            earlier += np.repeat(1.0 - u, sizes) * w_sorted
+            in_val |= earlier <= share
+        else:
+            in_val |= earlier < share
     val_idx = np.sort(order[in_val])
     train_idx = np.sort(order[~in_val])
     if w[train_idx].sum() <= 0 or w[val_idx].sum() <= 0:
