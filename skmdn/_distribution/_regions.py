@@ -8,6 +8,7 @@ import numpy as np
 
 from skmdn._mixture import critical, hpd
 from skmdn._mixture.modes import find_modes, unique_modes
+from skmdn._mixture.tilt import tilted
 
 
 class Modes(NamedTuple):
@@ -34,17 +35,27 @@ class RegionMethods:
         one whenever the climb from some component mean reaches it, which
         is not guaranteed.
 
+        Under a change of variables of the targets (a bounded target), this
+        is the mode of the target's own density, Jacobian included, not the
+        image of the mixture's mode: see :meth:`modes`.
+
         Returns
         -------
         ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The location of the highest density.
+
+        Raises
+        ------
+        NotImplementedError
+            As :meth:`modes`.
 
         Warns
         -----
         ConvergenceWarning
             Where a solver misses its tolerance (which no test has produced).
         """
-        self._no_change("mode")
+        if not self._change.is_identity:
+            return self._changed_mode()
         w, mu, s = self.weights, self.means, self.scales
         if self.n_outputs == 1:
             modes, _, _ = critical.sorted_critical_points(w, mu[..., 0], s[..., 0])
@@ -72,6 +83,26 @@ class RegionMethods:
         vanishes, is nudged along the direction of rising density and climbs
         on), but a mode that no climb reaches is missed.
 
+        Under a change of variables ``t = g(y)`` of the targets (a bounded
+        target: ``Log`` or ``Logit``), the modes are those of the density of
+        ``y`` itself, ``p_T(g(y)) g'(y)``, which are not the images of the
+        mixture's modes (a log-normal's mode is ``exp(mu - sigma**2)``, and a
+        logit-normal of a wide component has two modes where the Gaussian
+        has one). The Jacobian is a sum of exponentials of ``t``, so that
+        density is, on the scale of ``t``, exactly a Gaussian mixture of the
+        same scales up to a constant factor: each component tilted by
+        ``e^{-t}`` (``Log`` with a lower bound: means ``mu - sigma**2``), by
+        ``e^{t}`` (an upper bound), or by both and by 1 (``Logit``: three
+        components for each, ``3**D`` for ``D`` targets, which are at most 3).
+        Its modes are found as above, with the same guarantees, and mapped
+        back by ``g^{-1}``. The density of ``y`` tends to 0 at the bounds for
+        every mixture (the Gaussian tails of ``t`` beat the Jacobian), so
+        every mode lies inside the support; one so close to a bound that it
+        rounds onto it is returned as the bound, and a density there too
+        high for a float (a log-normal of scale 30 peaks near ``e^{900}``)
+        as ``inf``. The densities are those at the modes on the scale of
+        ``t``, before they are rounded to floats of ``y``.
+
         Returns
         -------
         list of Modes
@@ -81,14 +112,24 @@ class RegionMethods:
             For one target, ``masses`` is the exact probability of each mode's
             basin (between the neighbouring density minima) and sums to one;
             for several targets it is the total weight of the components whose
-            means climb to that mode.
+            means climb to that mode (under a change of variables, the weight
+            of each component split over its tilted copies in proportion to
+            their weights, those of the copies whose means climb there).
+
+        Raises
+        ------
+        NotImplementedError
+            For more than three targets under ``Logit`` (``3**D`` tilted
+            copies of every component), or a change whose Jacobian is not a
+            sum of exponentials.
 
         Warns
         -----
         ConvergenceWarning
             Where a solver misses its tolerance (which no test has produced).
         """
-        self._no_change("modes")
+        if not self._change.is_identity:
+            return self._changed_modes()
         w, mu, s = self.weights, self.means, self.scales
         out = []
         if self.n_outputs == 1:
@@ -133,6 +174,21 @@ class RegionMethods:
         is flat to 1e-8, is taken as the interval centred on the highest mode
         that holds the mass.
 
+        Under a change of variables ``t = g(y)`` of the target (a bounded
+        target), the set is the level set ``{y : pdf(y) >= level}`` of the
+        target's own density, Jacobian included, not the image of the
+        mixture's set. As :meth:`modes` explains, that density is, on the
+        scale of ``t``, a (tilted) Gaussian mixture times a constant, so the
+        set is ``g^{-1}`` of a level set of that mixture, found as above,
+        and its mass is that of the ``t``-set under the mixture on ``t``:
+        the same guarantees hold, for the mass under the target's law
+        (``cdf`` differences), except where a set lies within a few float
+        spacings of a finite bound: its ends are rounded to floats of ``y``,
+        which are too coarse there to carry the ends' precision in ``t`` (an
+        upper bound of 5 has a spacing of 9e-16 there, where ``t`` is about
+        35), and the mass is held on the scale of ``t`` only. ``confidence=1``
+        gives the whole support.
+
         Parameters
         ----------
         confidence : float
@@ -149,7 +205,6 @@ class RegionMethods:
             Where a set misses its mass by more than that (which no test has
             produced), with the number of such rows and the largest miss.
         """
-        self._no_change("hpd")
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
@@ -159,12 +214,71 @@ class RegionMethods:
                 "for target d."
             )
         if confidence == 1.0:
-            return [np.array([[-np.inf, np.inf]]) for _ in range(len(self))]
+            whole = [self._change.support()]
+            return [np.array(whole, dtype=np.float64) for _ in range(len(self))]
         if confidence == 0.0:
             return [np.repeat(m, 2).reshape(1, 2) for m in self.mode().reshape(-1)]
+        if not self._change.is_identity:
+            tw, tmu, ts, _, _ = self._tilted()
+            mass = (self.weights, self.means[..., 0], self.scales[..., 0])
+            sets = hpd.hpd_sets(tw, tmu[..., 0], ts[..., 0], confidence, mass)
+            return [self._change.inverse(t) for t in sets]
         return hpd.hpd_sets(
             self.weights, self.means[..., 0], self.scales[..., 0], confidence
         )
+
+    def _tilted(self):
+        """Return the density of the targets on the scale of ``t``: a mixture.
+
+        See :func:`skmdn._mixture.tilt.tilted`: weights, means, scales or
+        factors, the log of the constant factor and each copy's share.
+        """
+        return tilted(self._change, self.weights, self.means, self._cov)
+
+    def _changed_mode(self):
+        tw, tmu, tcov, _, _ = self._tilted()
+        rows = np.arange(len(self))
+        if self.n_outputs == 1:
+            w1, mu1, s1 = tw, tmu[..., 0], tcov[..., 0]
+            modes, _, _ = critical.sorted_critical_points(w1, mu1, s1)
+            logp = critical.logpdf_points(w1, mu1, s1, modes)
+            t = modes[rows, logp.argmax(1)][:, None]
+        else:
+            x, logp = find_modes(tw, tmu, tcov)
+            t = x[rows, logp.argmax(1)]
+        return self._out(self._change.inverse(t))
+
+    def _changed_modes(self):
+        tw, tmu, tcov, log_const, share = self._tilted()
+        inverse = self._change.inverse
+        out = []
+        if self.n_outputs == 1:
+            w1, mu1, s1 = tw, tmu[..., 0], tcov[..., 0]
+            modes, n_modes, anti = critical.sorted_critical_points(w1, mu1, s1)
+            logp = critical.logpdf_points(w1, mu1, s1, modes)
+            with np.errstate(over="ignore"):  # a density above the floats
+                dens = np.exp(logp + log_const[:, None])
+            # the basins' mass under the mixture on t, between the minima
+            cuts = critical.cdf_points(
+                self.weights, self.means[..., 0], self.scales[..., 0], anti
+            )
+            y = inverse(modes)
+            for i in range(len(self)):
+                k = n_modes[i]
+                mass = np.diff(np.r_[0.0, cuts[i, : k - 1], 1.0])
+                out.append(self._modes_tuple(y[i, :k, None], dens[i, :k], mass))
+            return out
+        x, logp = find_modes(tw, tmu, tcov)
+        copies = tw.shape[1] // self.n_components
+        first, label = unique_modes(x, np.repeat(self.scales, copies, axis=1))
+        y = inverse(x)
+        with np.errstate(over="ignore"):  # a density above the floats
+            dens = np.exp(logp + log_const[:, None])
+        for i in range(len(self)):
+            keep = np.flatnonzero(first[i])
+            mass = np.array([share[i, label[i] == k].sum() for k in keep])
+            out.append(self._modes_tuple(y[i, keep], dens[i, keep], mass))
+        return out
 
     def _grid_hpd(self, confidences, n_grid=1000):
         """Highest-density sets of one target on a grid, for plots.

@@ -11,6 +11,10 @@ A change of variables is an object with the small protocol of
 :class:`Change`: ``forward`` (``g``), ``inverse`` (``g^{-1}``),
 ``log_jacobian`` (``log g'(y)``) and the support ``(lower, upper)``; the
 rest (:meth:`Change.to_t`, :meth:`Change.logpdf`) is written once, here.
+A change may also give its Jacobian as a sum of exponentials of ``t``
+(:meth:`Change.exp_tilts`): then the density of ``y``, seen on the scale of
+``t``, is again a Gaussian mixture (:mod:`skmdn._mixture.tilt`), which is
+how modes and highest-density sets of ``y`` are found.
 The identity (:data:`IDENTITY`) is the default; callers test
 ``change.is_identity`` and then skip the change entirely (no extra arrays),
 so for it every answer is the untransformed one, bit for bit. A change acts
@@ -49,6 +53,15 @@ class Change:
     def log_jacobian_t(self, t):
         """``log g'(g^{-1}(t))``; subclasses may give it without the round trip."""
         return self.log_jacobian(self.inverse(t))
+
+    def exp_tilts(self):
+        """Return the Jacobian as exponentials: ``g'(g^{-1}(t)) = sum_j c_j e^{a_j t}``.
+
+        Returns ``(a, log_c)``, arrays of shape (J,), or None where the
+        Jacobian has no such form (then modes and highest-density sets of the
+        target are not available).
+        """
+        return None
 
     def support(self):
         """Return the support ``(lower, upper)`` of the target, an open interval."""
@@ -105,6 +118,9 @@ class Identity(Change):
     def log_jacobian(self, y):
         return np.zeros_like(y)
 
+    def exp_tilts(self):
+        return np.zeros(1), np.zeros(1)
+
     def __repr__(self):
         return "Identity()"
 
@@ -147,6 +163,10 @@ class Log(Change):
 
     def log_jacobian_t(self, t):
         return -t if self._up else t
+
+    def exp_tilts(self):
+        # g'(g^{-1}(t)) = e^{-t} above a lower bound, e^{t} below an upper one
+        return np.array([-1.0 if self._up else 1.0]), np.zeros(1)
 
     def __repr__(self):
         if self._up:
@@ -192,6 +212,11 @@ class Logit(Change):
         t = np.asarray(t, dtype=np.float64)
         softplus = np.logaddexp(0.0, t) + np.logaddexp(0.0, -t)
         return softplus - np.log(self.upper - self.lower)
+
+    def exp_tilts(self):
+        # (1 + e^t)(1 + e^{-t}) / width = (e^{-t} + 2 + e^t) / width
+        log_width = np.log(self.upper - self.lower)
+        return np.array([-1.0, 0.0, 1.0]), np.array([0.0, np.log(2.0), 0.0]) - log_width
 
     def __repr__(self):
         return f"Logit(lower={self.lower!r}, upper={self.upper!r})"

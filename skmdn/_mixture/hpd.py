@@ -16,7 +16,7 @@ from skmdn._mixture.roots import EPS, bisect, solve_bracketed
 _HPD_TOL = 1e-10
 
 
-def hpd_sets(w, mu, s, confidence):
+def hpd_sets(w, mu, s, confidence, mass=None):
     """Highest-density sets of 1-D mixtures holding mass ``confidence``.
 
     The set is ``{x : p(x) >= level}``. The density is monotone between
@@ -32,12 +32,26 @@ def hpd_sets(w, mu, s, confidence):
     level times that spacing, per end); a
     :class:`~sklearn.exceptions.ConvergenceWarning` reports rows that miss it.
 
+    With ``mass``, the sets are the level sets ``{x : p(x) >= level}`` of the
+    mixtures ``(w, mu, s)`` whose probability under *other* mixtures, those
+    of ``mass``, is ``confidence``: the level sets of a density of the target
+    on the scale of ``t`` (:mod:`~skmdn._mixture.tilt`), measured under the
+    mixture on ``t``. Everything above holds, with the mass, its derivative
+    (``sum p_mass / |d log p / dx|`` over the crossings) and the spacing of
+    the floats (the density of ``mass`` times the spacing, per end) from
+    ``mass``; the level is then bracketed below by the lowest density at any
+    critical point or far end, and the far ends lie 40 scales beyond the
+    components of both.
+
     Parameters
     ----------
     w, mu, s : ndarray of shape (P, K)
         Weights, means and standard deviations of ``P`` mixtures.
     confidence : float
         Mass of the sets, strictly between 0 and 1.
+    mass : tuple of ndarray of shape (P, K'), optional
+        Weights, means and standard deviations of the mixtures that measure
+        the mass; by default ``(w, mu, s)``.
 
     Returns
     -------
@@ -45,24 +59,39 @@ def hpd_sets(w, mu, s, confidence):
         Disjoint sorted intervals per problem.
     """
     w, mu, s = _blocks.contiguous(w, mu, s)
+    if mass is not None:
+        mass = _blocks.contiguous(*mass)
     P, K = w.shape
     row, x, _ = critical_points(w, mu, s)
     n_crit = np.bincount(row, minlength=P)
     out = []
-    rows_per_block = max(1, _blocks.BUDGET // (K * (int(n_crit.max()) + 1)))
+    K_all = K if mass is None else max(K, mass[0].shape[1])
+    rows_per_block = max(1, _blocks.BUDGET // (K_all * (int(n_crit.max()) + 1)))
     for i in range(0, P, rows_per_block):
         sl = slice(i, i + rows_per_block)
         j, k = np.searchsorted(row, [i, i + rows_per_block])  # row is sorted
-        out.extend(_hpd_block(w[sl], mu[sl], s[sl], row[j:k] - i, x[j:k], confidence))
+        rows_mass = None if mass is None else tuple(a[sl] for a in mass)
+        out.extend(
+            _hpd_block(
+                w[sl], mu[sl], s[sl], row[j:k] - i, x[j:k], confidence, rows_mass
+            )
+        )
     return out
 
 
-def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
+def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
     P, K = w.shape
     m = Mixture1D(w, mu, s)
+    # the mixture that measures the mass: the same one, or another (on t)
+    m_mass = m if mass is None else Mixture1D(*mass)
     live = w > 0
     far_lo = np.where(live, mu - 40 * s, np.inf).min(1)
     far_hi = np.where(live, mu + 40 * s, -np.inf).max(1)
+    if mass is not None:
+        live_mass = m_mass.w > 0
+        lo_mass = np.where(live_mass, m_mass.mu - 40 * m_mass.s, np.inf).min(1)
+        hi_mass = np.where(live_mass, m_mass.mu + 40 * m_mass.s, -np.inf).max(1)
+        far_lo, far_hi = np.minimum(far_lo, lo_mass), np.maximum(far_hi, hi_mass)
     # Segment ends: far_lo, the critical points, then far_hi repeated, so
     # that padding (segments of length 0) comes last in every row.
     inner, _ = ragged_to_padded(
@@ -77,9 +106,10 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
     log_e = _blocks.in_chunks(
         lambda r, xx: m.logpdf(r, xx)[0], rows_e.size, K, rows_e, ends.ravel()
     ).reshape(P, n_seg + 1)
-    cdf_e = _blocks.in_chunks(m.cdf, rows_e.size, K, rows_e, ends.ravel()).reshape(
-        P, n_seg + 1
-    )
+    K_mass = m_mass.K
+    cdf_e = _blocks.in_chunks(
+        m_mass.cdf, rows_e.size, K_mass, rows_e, ends.ravel()
+    ).reshape(P, n_seg + 1)
     A, B = ends[:, :-1], ends[:, 1:]
     rising = np.arange(n_seg) % 2 == 0  # far_lo -> first mode -> antimode -> ...
     top = np.where(rising, log_e[:, 1:], log_e[:, :-1])
@@ -114,19 +144,24 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
         r = np.where(up, r_hi, r_lo)  # the end inside the set
         crossings[seg_rows, cj] = r
         _, g_r = m.logpdf(seg_rows, r)
-        F_r = m.cdf(seg_rows, r)
+        F_r = m_mass.cdf(seg_rows, r)
         mass = np.where(full, F_b[idx] - F_a[idx], 0.0)
         mass[ci, cj] = np.where(up, F_b[seg_rows, cj] - F_r, F_r - F_a[seg_rows, cj])
         slope = np.zeros(mass.shape)
         with np.errstate(divide="ignore"):
-            slope[ci, cj] = 1.0 / np.abs(g_r)
+            if m_mass is m:
+                slope[ci, cj] = 1.0 / np.abs(g_r)
+            else:  # d mass / d log level = p_mass(r) / |d log p / dx|
+                slope[ci, cj] = np.exp(m_mass.logpdf(seg_rows, r)[0]) / np.abs(g_r)
         lo = np.where(full, A[idx], 0.0)
         hi = np.where(full, B[idx], 0.0)
         lo[ci, cj] = np.where(up, r, sa)
         hi[ci, cj] = np.where(up, sb, r)
         # sums in segment order, whatever the padding (cumsum is sequential)
         total = np.cumsum(mass, axis=1)[:, -1]
-        d_total = np.exp(lam) * np.cumsum(slope, axis=1)[:, -1]
+        d_total = np.cumsum(slope, axis=1)[:, -1]
+        if m_mass is m:
+            d_total = np.exp(lam) * d_total
         failed = np.zeros(idx.size, dtype=bool)
         failed[ci[~ok]] = True
         return total, d_total, inside, lo, hi, failed
@@ -140,7 +175,10 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
 
     top_seg = np.argmax(np.where(rising, top, -np.inf), axis=1)
     lam_hi = top[np.arange(P), top_seg]  # the highest mode
-    lam_lo = np.maximum(log_e[:, 0], log_e[:, -1]) - 1.0
+    if m_mass is m:
+        lam_lo = np.maximum(log_e[:, 0], log_e[:, -1]) - 1.0
+    else:  # below every end: the set spans the far ends, all the mass
+        lam_lo = log_e.min(1) - 1.0
     z = quantile(0.5 + 0.5 * confidence)
     lam0 = np.clip(lam_hi + log_kernel(z), lam_lo, lam_hi)
     lam, _, ok = solve_bracketed(fun, lam_lo, lam_hi, lam0, ftol=1e-12)
@@ -163,9 +201,9 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
         mode = B[fix, top_seg[fix]]
 
         def half_width(h, k):
-            r, m0 = fix[k], mode[k]
-            held = m.cdf(r, m0 + h) - m.cdf(r, m0 - h) - confidence
-            dens = np.exp(m.logpdf(r, m0 + h)[0]) + np.exp(m.logpdf(r, m0 - h)[0])
+            r, m0, mm = fix[k], mode[k], m_mass
+            held = mm.cdf(r, m0 + h) - mm.cdf(r, m0 - h) - confidence
+            dens = np.exp(mm.logpdf(r, m0 + h)[0]) + np.exp(mm.logpdf(r, m0 - h)[0])
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 step = -held / dens
             return held, step, held >= 0
@@ -179,8 +217,17 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence):
     # Where the density is steep, the spacing of the floats at the ends of
     # the intervals limits how closely any set can hold the mass.
     owner = np.repeat(np.arange(P), counts)
-    grain = np.bincount(owner, np.abs(np.spacing(intervals)).sum(1), minlength=P)
-    tol = _HPD_TOL + 2 * np.exp(lam) * grain
+    if m_mass is m:
+        grain = np.bincount(owner, np.abs(np.spacing(intervals)).sum(1), minlength=P)
+        tol = _HPD_TOL + 2 * np.exp(lam) * grain
+    else:  # the density of the mass at each end, times the spacing there
+        dens = np.exp(
+            np.column_stack(
+                [m_mass.logpdf(owner, intervals[:, e])[0] for e in range(2)]
+            )
+        )
+        grain = (dens * np.abs(np.spacing(intervals))).sum(1)
+        tol = _HPD_TOL + 2 * np.bincount(owner, grain, minlength=P)
     bad = miss > tol
     if bad.any():
         worst = np.argmax(np.where(bad, miss - tol, -np.inf))
