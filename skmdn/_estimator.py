@@ -20,11 +20,12 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from skmdn._distribution import MixtureDistribution
 from skmdn._head import COVARIANCE_TYPES, make_head
 from skmdn._mixture import covariance, outputs
+from skmdn._module import ModuleParamsMixin
 from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation
+from skmdn._target import TARGET_TYPES, Target
 from skmdn._training import History, TrainingConfig, fit_networks
 from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
 from skmdn._views import DistributionViewsMixin
@@ -36,7 +37,9 @@ AUTO_ENSEMBLE_ROWS = 10_000
 AUTO_MAX_NETWORKS = 5
 
 
-class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
+class MDNRegressor(
+    ModuleParamsMixin, DistributionViewsMixin, RegressorMixin, BaseEstimator
+):
     """Mixture density network regressor.
 
     A feed-forward network maps each input ``x`` to the parameters of a
@@ -209,6 +212,29 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         one target, and the cheapest. See the user guide, "Correlated
         targets".
 
+    target_type : {'continuous', 'integer'}, default='continuous'
+        What the targets are. 'continuous': a Gaussian mixture density.
+        'integer': integer-valued targets (counts, ratings, scores), modelled
+        as the discretised mixture ``P(Y = k | x) = F(k + 1/2) - F(k - 1/2)``
+        of the continuous mixture ``F``, trained by the likelihood of those
+        probabilities (no target noise); :meth:`predict_dist` returns a
+        :class:`~skmdn.DiscretisedMixture`, and :meth:`log_prob`, the
+        ``score`` of the scorers and the validation scores are
+        log-probabilities. Needs ``covariance_type`` 'diagonal' or
+        'spherical'. Integer-valued data is not detected: the two models'
+        log-likelihoods are not on the same scale (a probability against a
+        density). See the user guide, "Your target".
+
+    target_bounds : tuple (lower, upper) or None, default=None
+        Bounds of the support of every target, each a number or None
+        (unbounded), e.g. ``(0, None)`` for a positive target or ``(0, 1)``
+        for a share. With one bound the mixture is fitted to
+        ``t = log(y - lower)`` (or ``-log(upper - y)``), with two to
+        ``t = log((y - lower) / (upper - y))``; every prediction is on the
+        scale of ``y`` (densities with the Jacobian, no mass outside the
+        bounds, exact quantiles). Targets on or beyond a bound raise a
+        ``ValueError``. See the user guide, "Your target".
+
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffles and the validation split.
         Pass an int for reproducible results across multiple function calls.
@@ -352,6 +378,9 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         "{estimator_module}.{estimator_name}.html"
     )
 
+    # models pickled before target_type and target_bounds: real targets
+    _target = Target()
+
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "n_networks": [
@@ -387,6 +416,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         "input_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "target_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "target_type": [StrOptions(set(TARGET_TYPES))],
+        "target_bounds": [tuple, list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [*DEVICE_TYPES],
@@ -417,6 +448,8 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         input_noise="auto",
         target_noise="auto",
         covariance_type="diagonal",
+        target_type="continuous",
+        target_bounds=None,
         random_state=None,
         verbose=False,
         device="cpu",
@@ -443,69 +476,12 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         self.input_noise = input_noise
         self.target_noise = target_noise
         self.covariance_type = covariance_type
+        self.target_type = target_type
+        self.target_bounds = target_bounds
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
         self.n_jobs = n_jobs
-
-    # --------------------------------------------------------------- parameters
-
-    def get_params(self, deep=True):
-        """Get parameters for this estimator.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            If True, will return the parameters for this estimator and
-            contained subobjects that are estimators, and each entry of
-            ``module_params`` as ``module__<name>``.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        if deep and isinstance(self.module_params, dict):
-            params.update({f"module__{k}": v for k, v in self.module_params.items()})
-        return params
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator.
-
-        ``module__<name>=value`` sets the entry ``name`` of ``module_params``
-        (in a new dict), as skorch's ``module__`` parameters do; every other
-        parameter is set as by :meth:`sklearn.base.BaseEstimator.set_params`.
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : estimator instance
-            Estimator instance.
-
-        Raises
-        ------
-        ValueError
-            If a parameter is not one of the estimator's, or ``module__`` is
-            given without a name.
-        """
-        prefix = "module__"
-        routed = {
-            k[len(prefix) :]: params.pop(k)
-            for k in list(params)
-            if k.startswith(prefix)
-        }
-        super().set_params(**params)
-        if routed:
-            if "" in routed:
-                raise ValueError("module__ needs the name of a module argument.")
-            current = self.module_params if isinstance(self.module_params, dict) else {}
-            self.module_params = {**current, **routed}
-        return self
 
     # ------------------------------------------------------------------ fitting
 
@@ -584,6 +560,12 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
             X, y, sample_weight, first_pass
         )
         trunk, head = self._architecture(X.shape[1], Y.shape[1])
+        target = Target.from_params(
+            self.target_type, self.target_bounds, self.covariance_type
+        )
+        target.check(Y)
+        log_jacobian = target.log_jacobian(Y)
+        Y = target.to_model(Y)  # the scale of the mixture
         if first_pass:
             previous = [None] * self._resolve_n_networks(X.shape[0])
             # one standardisation for every network, from all the rows given;
@@ -593,7 +575,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
                 Y, sample_weight, robust=not incremental
             )
         else:
-            self._check_same_architecture(trunk, head)
+            self._check_same_architecture(trunk, head, target)
             previous = self._networks
             # the range of the inputs grows with every call's rows
             x_scaler = self._x_scaler.widened(X)
@@ -611,16 +593,18 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         # each datum is standardised once, in float64, then cast to X's dtype
         Xs = x_scaler.transform(X, X.dtype)
         Ys = y_scaler.transform(Y, X.dtype)
+        head = target.head(head, y_scaler.scale)
         networks = self._fit_networks(
             trunk,
             head,
             (Xs, Ys, sample_weight),
-            log_det=float(np.log(y_scaler.scale).sum()),
+            log_det=target.log_det(y_scaler.scale),
+            log_jacobian=log_jacobian,
             previous=previous,
             incremental=incremental,
         )
         # Commit the fitted state (numpy and plain values only).
-        self._trunk, self._head = trunk, head
+        self._trunk, self._head, self._target = trunk, head, target
         self._x_scaler, self._y_scaler = x_scaler, y_scaler
         self._y_ndim = y_ndim
         self.n_outputs_ = Y.shape[1]
@@ -679,7 +663,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         )
         return trunk, head
 
-    def _check_same_architecture(self, trunk, head):
+    def _check_same_architecture(self, trunk, head, target):
         old = self._head
         changed = [
             name
@@ -693,6 +677,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
                     trunk != self._trunk,
                 ),
                 ("n_networks", self.n_networks not in ("auto", self.n_networks_)),
+                ("target_type or target_bounds", target != self._target),
             )
             if differs
         ]
@@ -726,11 +711,18 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
             early_stopping=bool(self.early_stopping),
             validation_fraction=self.validation_fraction,
             input_noise=self.input_noise,
-            target_noise=self.target_noise,
+            # integers: the likelihood of the cells needs no dequantisation
+            target_noise=(
+                0.0
+                if self.target_type == "integer" and self.target_noise == "auto"
+                else self.target_noise
+            ),
             verbose=self.verbose,
         )
 
-    def _fit_networks(self, trunk, head, data, *, log_det, previous, incremental):
+    def _fit_networks(
+        self, trunk, head, data, *, log_det, log_jacobian, previous, incremental
+    ):
         """Train (or continue) every network, together; return their states.
 
         Each network draws its own validation split and initial components
@@ -750,6 +742,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         kwargs = {
             "config": self._training_config(),
             "log_det": log_det,
+            "log_jacobian": log_jacobian,
             "incremental": incremental,
             "device": self.device,
         }
@@ -876,8 +869,11 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        dist : MixtureDistribution
-            One Gaussian mixture per row, in original target units.
+        dist : MixtureDistribution or DiscretisedMixture
+            One Gaussian mixture per row, in original target units (of the
+            targets' scale for ``target_bounds``, see
+            :class:`~skmdn.MixtureDistribution`), discretised for
+            ``target_type='integer'``.
         """
         return self._predict_dist_validated(self._validate_X_predict(X))
 
@@ -885,7 +881,7 @@ class MDNRegressor(DistributionViewsMixin, RegressorMixin, BaseEstimator):
         """:meth:`predict_dist` of inputs that :meth:`_validate_X_predict` checked."""
         weights, means, cov = self._mixture_params(X)
         # valid by construction (softmax weights, positive finite scales)
-        return MixtureDistribution._from_cov(weights, means, cov, self._y_ndim == 1)
+        return self._target.distribution(weights, means, cov, self._y_ndim == 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

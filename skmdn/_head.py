@@ -514,3 +514,85 @@ COVARIANCE_TYPES = tuple(_HEADS)
 def make_head(covariance_type, n_components, n_outputs, min_scale):
     """Return the head of a covariance type ('diagonal', 'spherical' or 'full')."""
     return _HEADS[covariance_type](n_components, n_outputs, min_scale)
+
+
+def _log1mexp(d):
+    """``log(1 - exp(d))`` for ``d < 0``, accurate at both ends (Maechler 2012)."""
+    return torch.where(d > -0.6931471805599453, (-d.expm1()).log(), (-d.exp()).log1p())
+
+
+def log_cell_prob(loc, scale, y, half):
+    """``log(Phi(b) - Phi(a))`` per component: the mass of each cell (torch).
+
+    ``a = (y - half - loc) / scale`` and ``b = (y + half - loc) / scale``,
+    taken on the lower side of the component (reflected through its mean
+    when the cell lies above it), where ``log_ndtr`` keeps its precision, and
+    summed over the targets (the components are diagonal).
+
+    Parameters
+    ----------
+    loc, scale : Tensor of shape (..., K, D)
+    y : Tensor of shape (..., D)
+    half : Tensor of shape (D,)
+        Half the width of a cell, in the units of ``y``.
+
+    Returns
+    -------
+    Tensor of shape (..., K)
+    """
+    r = y.unsqueeze(-2) - loc
+    upper = r > 0  # the cell's centre lies above the mean: reflect it
+    a = (torch.where(upper, -r, r) - half) / scale
+    b = (torch.where(upper, -r, r) + half) / scale
+    log_b = torch.special.log_ndtr(b)
+    d = (torch.special.log_ndtr(a) - log_b).clamp(max=-1e-300)
+    return (log_b + _log1mexp(d)).sum(-1)
+
+
+@dataclass(frozen=True)
+class DiscretisedHead:
+    """A head whose targets are integers: the discretised mixture's likelihood.
+
+    ``P(Y = k) = F(k + 1/2) - F(k - 1/2)`` for the continuous mixture ``F``
+    of the wrapped head (diagonal or spherical), with the cell's half width
+    ``half`` in standardised units (``0.5 / y_scale``). Every method but
+    the two losses is the wrapped head's: the layout, the transforms and the
+    re-expression are unchanged. The loss is a log-probability, so the
+    scaling of the targets has no Jacobian (``log_det = 0``), and it is
+    bounded above by 0: a component may shrink onto one integer without
+    the likelihood diverging.
+
+    Parameters
+    ----------
+    base : MixtureHead or SphericalHead
+    half : tuple of float
+        Per target, half the width of a cell in standardised units.
+    """
+
+    base: MixtureHead
+    half: tuple
+
+    def __getattr__(self, name):
+        if name == "base":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    def log_prob(self, out, y):
+        """Log-probability of the cells of ``y`` (n, D) under outputs (n, width)."""
+        logits, loc, scale = self.base.params(out)
+        half = torch.as_tensor(self.half, dtype=out.dtype, device=out.device)
+        joint = torch.log_softmax(logits, dim=-1) + log_cell_prob(loc, scale, y, half)
+        return torch.logsumexp(joint, dim=-1)
+
+    def loss_and_grad(self, out_t, y_t, coef):
+        """:meth:`MixtureHead.loss_and_grad` for the probabilities of the cells.
+
+        By automatic differentiation: the gradient of a difference of normal
+        cdfs has no form as short as the density's.
+        """
+        with torch.enable_grad():
+            out_t = out_t.detach().requires_grad_(True)
+            lp = self.log_prob(out_t.transpose(-1, -2), y_t.transpose(-1, -2))
+            loss = -(coef * lp).sum(-1)
+            (grad_t,) = torch.autograd.grad(loss.sum(), out_t)
+        return loss.detach(), grad_t

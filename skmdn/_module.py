@@ -497,7 +497,7 @@ class ModuleTrainer(BaseTrainer):
             total.add_(loss.detach(), alpha=w_sum)
         w_total = float(batches.total[0])
         loss = float(total) / w_total + self.log_det + penalty_total / w_total
-        return np.array([loss])
+        return np.array([loss]) - data.train_jacobian
 
     def marginal_params(self, m, bias):
         """Return the flat parameters, the head's weight zeroed, its bias ``bias``."""
@@ -557,3 +557,69 @@ class ModuleTrainer(BaseTrainer):
             k: v.detach().cpu().numpy().copy()
             for k, v in self.network.state_dict().items()
         }
+
+
+class ModuleParamsMixin:
+    """``get_params`` and ``set_params`` that route ``module__<name>`` parameters.
+
+    Each entry of an estimator's ``module_params`` dict is also a parameter
+    ``module__<name>``, as skorch's are, so that a grid search can tune the
+    arguments of a user's module.
+    """
+
+    def get_params(self, deep=True):
+        """Get parameters for this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, will return the parameters for this estimator and
+            contained subobjects that are estimators, and each entry of
+            ``module_params`` as ``module__<name>``.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.module_params, dict):
+            params.update({f"module__{k}": v for k, v in self.module_params.items()})
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        ``module__<name>=value`` sets the entry ``name`` of ``module_params``
+        (in a new dict), as skorch's ``module__`` parameters do; every other
+        parameter is set as by :meth:`sklearn.base.BaseEstimator.set_params`.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is not one of the estimator's, or ``module__`` is
+            given without a name.
+        """
+        prefix = "module__"
+        routed = {
+            k[len(prefix) :]: params.pop(k)
+            for k in list(params)
+            if k.startswith(prefix)
+        }
+        super().set_params(**params)
+        if routed:
+            if "" in routed:
+                raise ValueError("module__ needs the name of a module argument.")
+            current = self.module_params if isinstance(self.module_params, dict) else {}
+            self.module_params = {**current, **routed}
+        return self

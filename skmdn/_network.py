@@ -535,7 +535,7 @@ class FusedTrainer(BaseTrainer):
         w_total = batches.total if index is None else batches.total[index]
         losses = np.full(M, np.nan)
         losses[active] = (total / w_total + penalty_total / w_total).cpu().numpy()
-        return losses + self.log_det
+        return losses + self.log_det - data.train_jacobian
 
     def forward(self, m, X):
         """Network ``m``'s outputs (n, width) for inputs ``X``."""

@@ -74,10 +74,19 @@ class TrainingData:
     rows: torch.Tensor
     w_rows: torch.Tensor
     validation: list | None = None  # per network: (X, Y, w) tensors
+    # per network, the weighted mean of the targets' log-Jacobian over its
+    # training rows (M,), and the log-Jacobian of each validation row
+    train_jacobian: np.ndarray | float = 0.0
+    val_jacobian: list | None = None
 
     @classmethod
-    def from_numpy(cls, X, Y, w, train_rows, val_rows, device):
-        """Build the tensors on ``device``; ``val_rows`` may be None."""
+    def from_numpy(cls, X, Y, w, train_rows, val_rows, device, log_jacobian=None):
+        """Build the tensors on ``device``; ``val_rows`` may be None.
+
+        ``log_jacobian`` (n,) is ``log g'(y)`` of each row for targets under
+        a change of variables ``t = g(y)`` (see :mod:`skmdn._target`), or
+        None; it turns the losses and scores of ``t`` into those of ``y``.
+        """
 
         def tensor(a):
             return torch.from_numpy(np.ascontiguousarray(a)).to(device)
@@ -95,7 +104,25 @@ class TrainingData:
             data.validation = [
                 (tensor(X[r]), tensor(Y[r]), tensor(w[r])) for r in val_rows
             ]
+        if log_jacobian is not None:
+            data.train_jacobian = np.array(
+                [np.average(log_jacobian[r], weights=w[r]) for r in train_rows]
+            )
+            if val_rows is not None:
+                data.val_jacobian = [log_jacobian[r] for r in val_rows]
         return data
+
+    def validation_jacobian(self, m, mean=False):
+        """Network ``m``'s validation log-Jacobians (rows,), or their mean.
+
+        0 for targets without a change of variables.
+        """
+        if self.val_jacobian is None:
+            return 0.0
+        if not mean:
+            return self.val_jacobian[m]
+        w = self.validation[m][2].double().cpu().numpy()
+        return float(np.average(self.val_jacobian[m], weights=w))
 
 
 @dataclass
@@ -415,6 +442,9 @@ class BaseTrainer:
     def score(self, data):
         """Mean weighted validation log-likelihood (original units) per network.
 
+        Of the targets ``y``: with a change of variables, the log-densities of
+        ``t = g(y)`` plus the log-Jacobians of the rows.
+
         NaN for the networks that have stopped: they are not scored.
         """
         scores = np.full(self.params.shape[0], np.nan)
@@ -423,14 +453,16 @@ class BaseTrainer:
                 total = sum(
                     float((w * lp).sum()) for lp, w in self._validation_chunks(m, data)
                 )
-                scores[m] = total / float(data.validation[m][2].sum()) - self.log_det
+                mean = total / float(data.validation[m][2].sum())
+                scores[m] = mean - self.log_det + data.validation_jacobian(m, True)
         return scores
 
     def validation_log_prob(self, m, data):
         """Network ``m``'s log-likelihood of each validation row (original units)."""
         with torch.no_grad():
             lp = [lp for lp, _ in self._validation_chunks(m, data)]
-        return torch.cat(lp).double().cpu().numpy() - self.log_det
+        lp = torch.cat(lp).double().cpu().numpy() - self.log_det
+        return lp + data.validation_jacobian(m)
 
 
 def train(trainer, data, histories, rule, *, tol, verbose, marginals=None):
@@ -742,7 +774,19 @@ def split_rows(keys, w, config, seeds, early_stopping):
 
 
 def fit_networks(
-    trunk, head, X, Y, w, *, config, log_det, seeds, previous, incremental, device
+    trunk,
+    head,
+    X,
+    Y,
+    w,
+    *,
+    config,
+    log_det,
+    seeds,
+    previous,
+    incremental,
+    device,
+    log_jacobian=None,
 ):
     """Train ``M`` networks on standardised data; the trunk says which together.
 
@@ -771,6 +815,10 @@ def fit_networks(
     incremental : bool
         One epoch, no early stopping (``partial_fit``).
     device : str or torch.device
+    log_jacobian : ndarray of shape (n,), optional
+        ``log g'(y)`` of each row, for targets modelled on ``t = g(y)``
+        (``Y`` holds ``t``): added to the losses and scores, which are then
+        those of ``y``.
 
     Returns
     -------
@@ -795,7 +843,7 @@ def fit_networks(
         group_states, status = _fit_group(
             trunk,
             head,
-            (X, Y, w, keys),
+            (X, Y, w, keys, log_jacobian),
             config=config,
             log_det=log_det,
             seeds=seeds[group],
@@ -813,7 +861,7 @@ def _fit_group(
     trunk, head, data, *, config, log_det, seeds, previous, incremental, device
 ):
     """Train the networks of one group together: :func:`fit_networks`'s step."""
-    X, Y, w, keys = data
+    X, Y, w, keys, log_jacobian = data
     early_stopping = bool(config.early_stopping) and not incremental
     train_rows, val_rows = split_rows(keys, w, config, seeds, early_stopping)
     fresh = previous[0] is None
@@ -835,7 +883,9 @@ def _fit_group(
         n_dims=trunk.n_features + head.n_outputs,
         incremental=incremental,
     )
-    data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device)
+    data = TrainingData.from_numpy(
+        X, Y, w, train_rows, val_rows, device, log_jacobian
+    )
     if fresh:
         histories = [History(early_stopping=early_stopping) for _ in previous]
     else:

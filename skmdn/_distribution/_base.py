@@ -181,8 +181,8 @@ class MixtureBase:
         :class:`skmdn._mixture.change.Change` (for example
         ``Log(lower=0.0)`` or ``Logit(0.0, 1.0)``), and acts on every target.
         Densities, tails, quantiles, intervals, moments, the entropy, the
-        expectations, draws and CRPS are then those of ``y``; modes and
-        highest-density sets raise ``NotImplementedError``.
+        expectations, draws, CRPS, modes and highest-density sets are then
+        those of ``y`` (see :mod:`skmdn._mixture.tilt` for the last two).
         """
         return self._trusted(
             self.weights,

@@ -1,0 +1,193 @@
+"""The shapes of targets: target_bounds (a change of variables) and integers."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from skmdn import MDNRegressor
+from skmdn._head import DiscretisedHead, log_cell_prob, make_head
+from skmdn._target import Target
+
+FAST = {"hidden_layer_sizes": (16,), "n_components": 3, "max_iter": 30}
+
+
+def _positive(n, seed):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 1))
+    return X, np.exp(X[:, 0] + 0.8 * rng.normal(size=n))
+
+
+# ------------------------------------------------------------------ bounds
+
+
+def test_bounded_fit_is_the_fit_of_the_transformed_target_plus_its_jacobian():
+    # the networks see t = log(y): the same as a fit of log(y), bit for bit;
+    # every log-likelihood of y is that of t plus log g'(y) = -log(y)
+    X, y = _positive(400, 0)
+    params = {**FAST, "random_state": 0, "n_networks": 1}
+    bounded = MDNRegressor(target_bounds=(0, None), **params).fit(X, y)
+    logged = MDNRegressor(**params).fit(X, np.log(y))
+    np.testing.assert_array_equal(bounded.coefs_[-1], logged.coefs_[-1])
+    np.testing.assert_allclose(
+        bounded.log_prob(X, y), logged.log_prob(X, np.log(y)) - np.log(y), rtol=1e-12
+    )
+    # the curves are those of y: shifted by the mean log-Jacobian of the rows
+    val_shift = np.subtract(bounded.validation_scores_, logged.validation_scores_)
+    loss_shift = np.subtract(bounded.loss_curve_, logged.loss_curve_)
+    np.testing.assert_allclose(val_shift, val_shift[0], atol=1e-9)
+    np.testing.assert_allclose(loss_shift, loss_shift[0], atol=1e-9)
+    mean_jacobian = -np.log(y).mean()
+    assert abs(val_shift[0] - mean_jacobian) < 0.3
+    assert abs(-loss_shift[0] - mean_jacobian) < 0.05
+    assert val_shift[0] != pytest.approx(0.0, abs=1e-3)
+
+
+def test_positive_target_has_no_mass_below_zero_and_answers_on_its_scale():
+    X, y = _positive(2000, 1)
+    est = MDNRegressor(target_bounds=(0, None), random_state=0, **FAST).fit(X, y)
+    dist = est.predict_dist(X[:50])
+    assert np.all(dist.cdf(np.zeros(50)) == 0.0)
+    assert np.all(dist.pdf(-np.ones(50)) == 0.0)
+    assert np.all(est.log_prob(X[:50], -np.ones(50)) == -np.inf)
+    lo, hi = est.predict_interval(X[:50], 0.9)
+    assert np.all(lo > 0)
+    assert np.all(est.sample(X[:50], 200, random_state=0) > 0)
+    # quantiles: the exact image of the mixture's on log y
+    q = est.predict_quantiles(X[:5], [0.1, 0.5, 0.9])
+    for i in range(5):
+        for j, level in enumerate([0.1, 0.5, 0.9]):
+            assert dist[i].cdf(q[i, j]) == pytest.approx(level, abs=1e-9)
+    # the mean is that of y, not exp of the mean of log y
+    mean = est.predict(X[:50])
+    grid = np.linspace(1e-9, 200, 400_001)
+    pdf = est.predict_dist(X[:3]).cross_logpdf(grid)
+    for i in range(3):
+        assert mean[i] == pytest.approx(
+            np.trapezoid(grid * np.exp(pdf[i]), grid), rel=1e-3
+        )
+
+
+def test_two_bounds_keep_every_answer_inside_them():
+    rng = np.random.RandomState(2)
+    X = rng.uniform(-2, 2, size=(1500, 1))
+    y = 3.0 + 2.0 * (1 / (1 + np.exp(-(X[:, 0] + 0.5 * rng.normal(size=1500)))))
+    est = MDNRegressor(target_bounds=(3, 5), random_state=0, **FAST).fit(X, y)
+    dist = est.predict_dist(X[:20])
+    assert np.all(dist.cdf(np.full(20, 3.0)) == 0.0)
+    assert np.all(dist.cdf(np.full(20, 5.0)) == 1.0)
+    draws = est.sample(X[:20], 100, random_state=0)
+    assert np.all((draws > 3) & (draws < 5))
+    assert np.all((est.predict(X[:20]) > 3) & (est.predict(X[:20]) < 5))
+
+
+@pytest.mark.parametrize(
+    "bounds, y, message",
+    [
+        ((0, None), [1.0, 0.0, 2.0], "lower bound 0.0"),
+        ((0, None), [1.0, -1.0, 2.0], "lower bound 0.0"),
+        ((None, 1), [0.5, 1.5, 0.2], "upper bound 1.0"),
+        ((0, 1), [0.5, 0.2, 1.0], "upper bound 1.0"),
+    ],
+)
+def test_targets_on_or_beyond_a_bound_are_an_error_naming_it(bounds, y, message):
+    X = np.arange(3.0)[:, None]
+    with pytest.raises(ValueError, match=message):
+        MDNRegressor(target_bounds=bounds, **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "bounds, message",
+    [
+        ((1, 0), "must be below"),
+        ((0,), "a pair"),
+        (("a", None), "must be a number"),
+        ((0, np.nan), "must be a number"),
+    ],
+)
+def test_malformed_bounds_are_an_error(bounds, message):
+    X, y = _positive(30, 0)
+    with pytest.raises(ValueError, match=message):
+        MDNRegressor(target_bounds=bounds, **FAST).fit(X, y)
+
+
+def test_infinite_bounds_are_no_bounds():
+    assert Target.from_params("continuous", (-np.inf, np.inf), "diagonal") == Target()
+    assert Target.from_params("continuous", (None, None), "diagonal") == Target()
+
+
+def test_partial_fit_and_warm_start_keep_the_bounds_and_refuse_a_change():
+    X, y = _positive(600, 3)
+    est = MDNRegressor(target_bounds=(0, None), random_state=0, **FAST)
+    est.partial_fit(X[:300], y[:300]).partial_fit(X[300:], y[300:])
+    assert np.all(est.predict_dist(X[:10]).cdf(np.zeros(10)) == 0.0)
+    with pytest.raises(ValueError, match="lower bound"):
+        est.partial_fit(X[:3], -y[:3])
+    est.set_params(target_bounds=None)
+    with pytest.raises(ValueError, match="target_type or target_bounds changed"):
+        est.partial_fit(X, y)
+    warm = MDNRegressor(target_bounds=(0, None), warm_start=True, **FAST).fit(X, y)
+    warm.set_params(target_bounds=(0, 1e6))
+    with pytest.raises(ValueError, match="target_type or target_bounds changed"):
+        warm.fit(X, y)
+
+
+# ---------------------------------------------------------------- integers
+
+
+def test_cell_probabilities_are_exact_in_both_tails_and_for_tiny_scales():
+    loc = torch.tensor([[[0.0], [3.0], [-2.0]]], dtype=torch.float64)
+    scale = torch.tensor([[[1.0], [0.01], [0.3]]], dtype=torch.float64)
+    half = torch.tensor([0.5], dtype=torch.float64)
+    for y in [0.0, 3.0, -2.0, 1.0, 40.0, -40.0, 7.0, 2.9]:
+        y_t = torch.tensor([[y]], dtype=torch.float64)
+        got = log_cell_prob(loc, scale, y_t, half).numpy()
+        for k, (m, s) in enumerate([(0.0, 1.0), (3.0, 0.01), (-2.0, 0.3)]):
+            a, b = (y - 0.5 - m) / s, (y + 0.5 - m) / s
+            # scipy, on the side where it keeps its precision
+            if (a + b) / 2 > 0:
+                want = stats.norm.logsf(a) + np.log(
+                    -np.expm1(stats.norm.logsf(b) - stats.norm.logsf(a))
+                )
+            else:
+                want = stats.norm.logcdf(b) + np.log(
+                    -np.expm1(stats.norm.logcdf(a) - stats.norm.logcdf(b))
+                )
+            assert np.isfinite(got[0, k])
+            assert float(got[0, k]) == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["diagonal", "spherical"])
+def test_discretised_loss_gradient_matches_finite_differences(covariance_type):
+    torch.manual_seed(0)
+    K, D, n = 3, 2, 7
+    head = DiscretisedHead(make_head(covariance_type, K, D, 1e-3), (0.4, 0.25))
+    out_t = torch.randn(head.width, n, dtype=torch.float64)
+    y_t = torch.round(torch.randn(D, n, dtype=torch.float64) * 3) * 0.8
+    coef = torch.rand(n, dtype=torch.float64)
+    loss, grad = head.loss_and_grad(out_t, y_t, coef)
+    ref = -(coef * head.log_prob(out_t.T, y_t.T)).sum()
+    assert float(loss) == pytest.approx(float(ref), rel=1e-12)
+    eps = 1e-6
+    for i, j in [(0, 0), (K, 1), (K + K * D - 1, 3), (head.width - 1, 6)]:
+        step = torch.zeros_like(out_t)
+        step[i, j] = eps
+        plus = head.loss_and_grad(out_t + step, y_t, coef)[0]
+        minus = head.loss_and_grad(out_t - step, y_t, coef)[0]
+        assert float(grad[i, j]) == pytest.approx(
+            float(plus - minus) / (2 * eps), rel=1e-5, abs=1e-8
+        )
+
+
+def test_integer_targets_need_integers_and_a_diagonal_head():
+    X = np.arange(10.0)[:, None]
+    with pytest.raises(ValueError, match="integer-valued targets; got 2.5"):
+        MDNRegressor(target_type="integer", **FAST).fit(X, np.r_[np.ones(9), 2.5])
+    with pytest.raises(ValueError, match="covariance_type='diagonal'"):
+        MDNRegressor(target_type="integer", covariance_type="full", **FAST).fit(
+            X, np.c_[X, X]
+        )
+    with pytest.raises(ValueError, match="does not take target_bounds"):
+        MDNRegressor(target_type="integer", target_bounds=(0, None), **FAST).fit(
+            X, X[:, 0] + 1
+        )
