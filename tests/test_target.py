@@ -191,3 +191,16 @@ def test_integer_targets_need_integers_and_a_diagonal_head():
         MDNRegressor(target_type="integer", target_bounds=(0, None), **FAST).fit(
             X, X[:, 0] + 1
         )
+
+
+def test_heavy_tailed_noise_gets_calibrated_intervals():
+    # y = x + 0.3 Cauchy: the tails hold a few extreme targets (the standard
+    # deviation of y is ~20 times its interquartile range); 90% intervals
+    # covered 0.928 in the report, 0.883-0.904 over 13 set-ups now
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-2, 2, size=(22_000, 1))
+    y = X[:, 0] + 0.3 * rng.standard_cauchy(22_000)
+    est = MDNRegressor(random_state=1).fit(X[:2000], y[:2000])
+    lo, hi = est.predict_interval(X[2000:], 0.9)
+    coverage = np.mean((y[2000:] >= lo) & (y[2000:] <= hi))
+    assert 0.88 <= coverage <= 0.92
