@@ -17,6 +17,9 @@ the target is, and prints held-out numbers beside the truth's:
   against the empirical frequencies, default against ``target_type='integer'``
   (the default's cells are its density integrated over each unit cell);
 - ``cauchy``: ``y = x + 0.3 Cauchy``, 90% coverage;
+- ``positive`` (with ``--uci-dir``): the positive targets of yacht, energy
+  and concrete, default against ``target_bounds=(0, None)``, on the shared
+  splits;
 - ``wine`` (with ``--uci-dir``): the integer ratings of wine quality, on the
   shared splits, CRPS and log-likelihood of the default and of
   ``target_type='integer'``.
@@ -195,6 +198,41 @@ def wine(uci_dir, n_splits):
         print("  per split CRPS:", " ".join(f"{s:.3f}" for s in scores))
 
 
+def positive_uci(uci_dir, n_splits):
+    from uci import load_uci
+
+    print(f"\npositive UCI targets, {n_splits} shared splits: default against (0, None)")
+    print("| set | model | NLL | CRPS | RMSE | mass below 0 | s per fit |")
+    print("|---|---|---|---|---|---|---|")
+    for name in ("yacht", "energy", "concrete"):
+        data = load_uci(uci_dir, name)
+        assert data.y.min() > 0
+        options = {"target_bounds": (0, None)}
+        for label, params in (("default", {}), ("(0, None)", options)):
+            rows = []
+            for train, test in data.splits[:n_splits]:
+                start = time.perf_counter()
+                est = _fit(data.X[train], data.y[train], **params)
+                seconds = time.perf_counter() - start
+                dist = est.predict_dist(data.X[test])
+                y = data.y[test]
+                rows.append(
+                    (
+                        -est.log_prob(data.X[test], y).mean(),
+                        crps(y, dist),
+                        np.sqrt(np.mean((dist.mean() - y) ** 2)),
+                        dist.cdf(np.zeros(len(y))).mean(),
+                        seconds,
+                    )
+                )
+            m = np.mean(rows, axis=0)
+            se = np.std(rows, axis=0, ddof=1) / np.sqrt(len(rows))
+            print(
+                f"| {name} | {label} | {m[0]:.3f} ± {se[0]:.3f} | {m[1]:.3f} ± "
+                f"{se[1]:.3f} | {m[2]:.3f} | {m[3]:.1e} | {m[4]:.1f} |"
+            )
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--uci-dir", default=None, help="shared UCI folder (wine)")
@@ -202,16 +240,18 @@ def main():
     p.add_argument(
         "--cases",
         nargs="+",
-        default=["lognormal", "share", "cells", "cauchy", "wine"],
+        default=["lognormal", "share", "cells", "cauchy", "wine", "positive"],
     )
     args = p.parse_args()
     cases = {"lognormal": lognormal, "share": share, "cells": cells, "cauchy": cauchy}
     for case in args.cases:
-        if case == "wine":
+        if case in ("wine", "positive"):
             if args.uci_dir is None:
-                print("\nwine: skipped (no --uci-dir)")
-            else:
+                print(f"\n{case}: skipped (no --uci-dir)")
+            elif case == "wine":
                 wine(args.uci_dir, args.splits)
+            else:
+                positive_uci(args.uci_dir, args.splits)
         else:
             cases[case]()
 

@@ -587,12 +587,51 @@ class DiscretisedHead:
     def loss_and_grad(self, out_t, y_t, coef):
         """:meth:`MixtureHead.loss_and_grad` for the probabilities of the cells.
 
-        By automatic differentiation: the gradient of a difference of normal
-        cdfs has no form as short as the density's.
+        With ``P_kd = Phi(b) - Phi(a)`` (on the lower side of the component,
+        as :func:`log_cell_prob`), ``d log P / d r = (phi(b) - phi(a)) /
+        (sigma P)`` for the residual ``r`` and ``d log P / d sigma =
+        -(b phi(b) - a phi(a)) / (sigma P)``, each ratio computed as the
+        exponential of a difference of logs; the logits' gradient and the
+        responsibilities are those of the density's loss, with
+        ``log P_k`` in place of ``log N_k``.
         """
-        with torch.enable_grad():
-            out_t = out_t.detach().requires_grad_(True)
-            lp = self.log_prob(out_t.transpose(-1, -2), y_t.transpose(-1, -2))
-            loss = -(coef * lp).sum(-1)
-            (grad_t,) = torch.autograd.grad(loss.sum(), out_t)
-        return loss.detach(), grad_t
+        base = self.base
+        K, D = base.n_components, base.n_outputs
+        lead, n = out_t.shape[:-2], out_t.shape[-1]
+        KD = K * D
+        loc = out_t[..., K : K + KD, :].view(*lead, K, D, n)
+        raw = out_t[..., K + KD :, :].view(*lead, K, -1, n)  # (K, D or 1, n)
+        half = torch.as_tensor(self.half, dtype=out_t.dtype, device=out_t.device)
+        half = half.view(D, 1)
+        r = y_t.unsqueeze(-3) - loc
+        upper = r > 0  # reflect the cells above the mean, as log_cell_prob
+        r = torch.where(upper, -r, r)
+        inv = torch.nn.functional.softplus(raw).add_(base.min_scale).reciprocal_()
+        a, b = (r - half) * inv, (r + half) * inv
+        log_b = torch.special.log_ndtr(b)
+        tiny = torch.finfo(out_t.dtype).tiny
+        d = (torch.special.log_ndtr(a) - log_b).clamp_(max=-tiny)
+        log_cell = log_b + _log1mexp(d)
+        grad_t = torch.empty_like(out_t)
+        # the mixture's part is the density's, with log P_k for log N_k
+        loss, g = _nll_and_logit_grad(
+            out_t[..., :K, :],
+            torch.zeros((), dtype=out_t.dtype, device=out_t.device),
+            -log_cell.sum(-2),
+            coef,
+            0,
+            grad_t[..., :K, :],
+        )
+        log_norm = log_cell + 0.5 * LOG_2PI
+        pa = torch.exp(-0.5 * a * a - log_norm)  # phi(a) / P
+        pb = torch.exp(-0.5 * b * b - log_norm)
+        g = g.unsqueeze(-2) * inv  # coef * gamma / sigma
+        d_r = (pb - pa).mul_(g)
+        # the residual is y - mu below the mean and mu - y above it
+        grad_loc = grad_t[..., K : K + KD, :].view(*lead, K, D, n)
+        torch.where(upper, -d_r, d_r, out=grad_loc)
+        d_sigma = (b * pb - a * pa).mul_(g).mul_(torch.sigmoid(raw))
+        if raw.shape[-2] == 1 < D:  # spherical: one scale for every target
+            d_sigma = d_sigma.sum(-2, keepdim=True)
+        grad_t[..., K + KD :, :].view(raw.shape).copy_(d_sigma)
+        return loss, grad_t

@@ -168,6 +168,10 @@ def test_discretised_loss_gradient_matches_finite_differences(covariance_type):
     loss, grad = head.loss_and_grad(out_t, y_t, coef)
     ref = -(coef * head.log_prob(out_t.T, y_t.T)).sum()
     assert float(loss) == pytest.approx(float(ref), rel=1e-12)
+    # every entry against autograd of the reference log-probabilities
+    x = out_t.clone().requires_grad_(True)
+    (want,) = torch.autograd.grad(-(coef * head.log_prob(x.T, y_t.T)).sum(), x)
+    np.testing.assert_allclose(grad.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
     eps = 1e-6
     for i, j in [(0, 0), (K, 1), (K + K * D - 1, 3), (head.width - 1, 6)]:
         step = torch.zeros_like(out_t)
@@ -177,6 +181,19 @@ def test_discretised_loss_gradient_matches_finite_differences(covariance_type):
         assert float(grad[i, j]) == pytest.approx(
             float(plus - minus) / (2 * eps), rel=1e-5, abs=1e-8
         )
+
+
+def test_discretised_loss_of_several_networks_is_each_networks_loss():
+    torch.manual_seed(1)
+    head = DiscretisedHead(make_head("diagonal", 4, 1, 1e-3), (0.5,))
+    out_t = torch.randn(3, head.width, 9, dtype=torch.float64) * 3
+    y_t = torch.round(torch.randn(3, 1, 9, dtype=torch.float64) * 4)
+    coef = torch.rand(3, 9, dtype=torch.float64)
+    loss, grad = head.loss_and_grad(out_t, y_t, coef)
+    for m in range(3):
+        one, one_grad = head.loss_and_grad(out_t[m], y_t[m], coef[m])
+        assert float(loss[m]) == pytest.approx(float(one), rel=1e-12)
+        np.testing.assert_allclose(grad[m].numpy(), one_grad.numpy(), rtol=1e-12)
 
 
 def test_integer_targets_need_integers_and_a_diagonal_head():
