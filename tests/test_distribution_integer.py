@@ -1,5 +1,6 @@
 """DiscretisedMixture: the law of integer targets, against brute-force sums."""
 
+import itertools
 import pickle
 
 import numpy as np
@@ -95,11 +96,14 @@ def test_logpmf_wide_scale_keeps_relative_precision():
 def test_non_integer_targets_have_zero_probability():
     dist = _dist([[1.0]] * 4, [[0.0]] * 4, [[1.0]] * 4)
     lp = dist.logpmf([0.5, np.inf, 1.0, np.nan])
-    assert lp[0] == -np.inf and lp[1] == -np.inf
-    assert np.isfinite(lp[2]) and np.isnan(lp[3])
+    assert lp[0] == -np.inf
+    assert lp[1] == -np.inf
+    assert np.isfinite(lp[2])
+    assert np.isnan(lp[3])
     assert dist.pmf([0.5, 0.0, 1.0, 2.0])[0] == 0.0
     cross = dist[:1].cross_logpdf([0.0, 0.25, 1.0])
-    assert cross[0, 1] == -np.inf and np.isfinite(cross[0, [0, 2]]).all()
+    assert cross[0, 1] == -np.inf
+    assert np.isfinite(cross[0, [0, 2]]).all()
 
 
 def test_cross_logpdf_matches_logpdf_and_brute_force():
@@ -144,7 +148,8 @@ def test_condition_reweights_by_probabilities():
     s = np.array([[[0.8, 1.2], [0.4, 2.0]]])
     dist = DiscretisedMixture(w, mu, s)
     given = dist.condition(2, dims=0)
-    assert isinstance(given, DiscretisedMixture) and given.squeeze
+    assert isinstance(given, DiscretisedMixture)
+    assert given.squeeze
     k = np.arange(-15.0, 20.0)
     joint = dist[[0] * len(k)].pmf(np.column_stack([np.full(len(k), 2.0), k]))
     np.testing.assert_allclose(given[[0] * len(k)].pmf(k), joint / joint.sum(), 1e-9)
@@ -204,7 +209,8 @@ def test_interval_is_closed_and_covers(case):
     dist = _dist([w], [mu], [s])
     for confidence in (0.5, 0.8, 0.95, 0.999):
         lower, upper = dist.interval(confidence)
-        assert lower == np.round(lower) and upper == np.round(upper)
+        assert lower == np.round(lower)
+        assert upper == np.round(upper)
         mass = dist.cdf(upper) - dist.cdf(lower - 1)
         assert mass[0] >= confidence
     lower, upper = dist.interval([0.5, 0.9])
@@ -224,7 +230,7 @@ def test_moments_are_sums_over_the_integers(case):
     assert dist.std()[0] == pytest.approx(np.sqrt(var), rel=1e-9, abs=1e-7)
     assert dist.moment(2)[0] == pytest.approx((k**2 * p).sum(), rel=1e-10)
     assert dist.moment(3)[0] == pytest.approx((k**3 * p).sum(), rel=1e-9, abs=1e-9)
-    m, v, sk, ku = dist.stats("mvsk")
+    _m, _v, sk, ku = dist.stats("mvsk")
     if var > 1e-8:
         c3 = ((k - mean) ** 3 * p).sum() / var**1.5
         c4 = ((k - mean) ** 4 * p).sum() / var**2 - 3
@@ -276,7 +282,7 @@ def _numerical_crps(dist, y):
 
     points = np.arange(lo, hi + 1)
     total = 0.0
-    for a, b in zip(points[:-1], points[1:], strict=True):
+    for a, b in itertools.pairwise(points):
         mid = [y] if a < y < b else []
         total += quad(f, a, b, points=mid or None, limit=10)[0]
     return total
@@ -338,9 +344,11 @@ def test_modes_and_mode_match_brute_force(params):
     assert modes.masses.sum() == pytest.approx(1.0, abs=1e-12)
     # basins: split at the lowest integer between consecutive modes
     locs = np.sort(modes.locations)
-    cuts = [a + 1 + np.argmin(p[(k > a) & (k <= b)]) for a, b in zip(locs, locs[1:])]
+    cuts = [
+        a + 1 + np.argmin(p[(k > a) & (k <= b)]) for a, b in itertools.pairwise(locs)
+    ]
     edges = np.r_[-np.inf, cuts, np.inf]
-    basin = [p[(k >= lo) & (k < hi)].sum() for lo, hi in zip(edges, edges[1:])]
+    basin = [p[(k >= lo) & (k < hi)].sum() for lo, hi in itertools.pairwise(edges)]
     by_loc = dict(zip(modes.locations, modes.masses, strict=True))
     np.testing.assert_allclose([by_loc[x] for x in locs], basin, atol=1e-12)
 
@@ -455,7 +463,8 @@ def test_two_targets_summaries():
     cov = (dev * p[:, None]).T @ dev
     np.testing.assert_allclose(dist.cov()[0], cov, rtol=1e-8, atol=1e-12)
     q = dist.ppf([0.3, 0.8])
-    assert q.shape == (1, 2) and (q == np.round(q)).all()
+    assert q.shape == (1, 2)
+    assert (q == np.round(q)).all()
     assert dist.cdf([[0.0, 0.0]]).shape == (1, 2)
     with pytest.raises(NotImplementedError, match="marginal"):
         dist.entropy()
@@ -466,9 +475,9 @@ def test_non_sensical_calls_raise():
     mu = np.array([[[0.2, -1.0], [3.0, 2.5]]])
     s = np.ones_like(mu)
     with pytest.raises(ValueError, match="diagonal"):
-        DiscretisedMixture(w, mu, scale_tril=np.ones(mu.shape + (2,)))
+        DiscretisedMixture(w, mu, scale_tril=np.ones((*mu.shape, 2)))
     with pytest.raises(ValueError, match="diagonal"):
-        DiscretisedMixture._from_cov(w, mu, np.ones(mu.shape + (2,)), False)
+        DiscretisedMixture._from_cov(w, mu, np.ones((*mu.shape, 2)), False)
     dist = DiscretisedMixture(w, mu, s)
     for method in ("hpd", "modes", "mode"):
         with pytest.raises(ValueError, match="single target"):
