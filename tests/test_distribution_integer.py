@@ -515,3 +515,11 @@ def test_large_n_works_in_blocks():
     np.testing.assert_allclose(mean[[5, 77, 2999]], dist[[5, 77, 2999]].mean())
     latent = np.einsum("nk,nk->n", w, mu[..., 0])
     assert np.abs(mean - latent).max() < 0.5
+
+
+def test_skpro_refuses_a_discretised_mixture():
+    pytest.importorskip("skpro")
+    from skmdn._skpro import SkproMixture
+
+    with pytest.raises(TypeError, match="DiscretisedMixture"):
+        SkproMixture.from_mixture(_dist([[1.0]], [[0.0]], [[1.0]]))
