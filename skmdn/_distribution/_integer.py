@@ -41,7 +41,7 @@ class DiscretisedMixture(MixtureDistribution):
     bounded: their cost grows with the spread in integer units, and a
     row spreading over more than ``2**27`` integers raises
     ``ValueError``. Methods that have no meaning for integers raise.
-    :attr:`covariances` and :attr:`covariance_type` describe the latent
+    ``covariances`` and ``covariance_type`` describe the latent
     components.
 
     Parameters
