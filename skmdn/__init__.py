@@ -2,9 +2,9 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from skmdn._distribution import MixtureDistribution
+from skmdn._distribution import DiscretisedMixture, MixtureDistribution
 from skmdn._estimator import MDNRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MDNRegressor", "MixtureDistribution", "__version__"]
+__all__ = ["DiscretisedMixture", "MDNRegressor", "MixtureDistribution", "__version__"]

@@ -132,7 +132,20 @@ class SkproMixture(BaseDistribution):
         -------
         SkproMixture
             The same mixtures, of shape (n_samples, n_outputs).
+
+        Raises
+        ------
+        TypeError
+            If ``dist`` is a :class:`~skmdn.DiscretisedMixture` (integer
+            targets), which this continuous distribution would misrepresent.
         """
+        from skmdn._distribution import DiscretisedMixture
+
+        if isinstance(dist, DiscretisedMixture):
+            raise TypeError(
+                "SkproMixture is continuous: it cannot wrap a DiscretisedMixture "
+                "(integer targets) without treating them as real-valued."
+            )
         index = pd.RangeIndex(len(dist)) if index is None else index
         columns = pd.RangeIndex(dist.n_outputs) if columns is None else columns
         tril = dist.scale_tril

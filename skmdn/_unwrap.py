@@ -163,7 +163,15 @@ def _not_exact(ttr, what):
 
 def _map_affine(dist, a, b):
     """Return the distribution of ``a * Z + b`` for ``Z ~ dist`` (``a > 0``)."""
-    from skmdn._distribution import MixtureDistribution
+    from skmdn._distribution import DiscretisedMixture, MixtureDistribution
+
+    if isinstance(dist, DiscretisedMixture):
+        raise ValueError(
+            "A TransformedTargetRegressor around a model of integer targets maps "
+            "them off the integers: the distribution of the original targets is "
+            "no discretised mixture. Fit the integer model on the targets as they "
+            "are."
+        )
 
     means = dist.means * a + b
     if dist.scale_tril is not None:

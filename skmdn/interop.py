@@ -61,6 +61,7 @@ def __getattr__(name):
 # distribution, the trunk, the head, the standardisation and each network's
 # state and history. Everything else in them is numpy arrays and plain values.
 _SKOPS_TYPES = (
+    "skmdn._distribution.DiscretisedMixture",
     "skmdn._distribution.MixtureDistribution",
     "skmdn._estimator.MDNRegressor",
     "skmdn._head.FullHead",

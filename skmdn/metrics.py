@@ -12,7 +12,7 @@ import numpy as np
 from sklearn import get_config
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
-from skmdn._distribution import MixtureDistribution, check_targets
+from skmdn._distribution import DiscretisedMixture, MixtureDistribution, check_targets
 from skmdn._unwrap import predict_dist
 
 __all__ = [
@@ -142,7 +142,12 @@ def pit(y_true, y_dist):
     Returns
     -------
     ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        ``F_i(y_i)`` per row (and target marginal).
+        ``F_i(y_i)`` per row (and target marginal). For integer targets (a
+        :class:`~skmdn.DiscretisedMixture`) this is the step cdf at the
+        outcome, which is not uniform even for a calibrated model (each
+        outcome's PIT could lie anywhere in ``[F(y - 1), F(y)]``):
+        :func:`calibration_error` and :class:`~skmdn.plotting.PITDisplay`
+        use the non-randomised PIT there instead.
 
     Examples
     --------
@@ -203,6 +208,11 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
     (weighted) share ``f_b`` of PIT values in each of ``n_bins`` equal bins and
     the uniform share: the probability mass the predictions put in the wrong
     bins. 0 is perfect; for several targets the marginals' values are averaged.
+    For integer targets (a :class:`~skmdn.DiscretisedMixture`), whose PIT
+    values are not uniform even when calibrated, each outcome spreads its
+    weight uniformly over ``[F(y - 1), F(y)]`` (the non-randomised PIT of
+    Czado, Gneiting and Held, 2009: the expected shares of the randomised
+    PIT, without its noise).
 
     Parameters
     ----------
@@ -236,14 +246,43 @@ def calibration_error(y_true, y_dist, *, n_bins=10, sample_weight=None):
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer; got {n_bins}.")
     y, sample_weight = _check(y_true, y_dist, sample_weight)
-    u = y_dist.cdf(y[:, 0] if y_dist.squeeze else y).reshape(y.shape)
+    yy = y[:, 0] if y_dist.squeeze else y
+    u = y_dist.cdf(yy).reshape(y.shape)
     w = np.ones(len(y)) if sample_weight is None else sample_weight
-    bins = np.minimum((u * n_bins).astype(int), int(n_bins) - 1)
+    below = None
+    if isinstance(y_dist, DiscretisedMixture):
+        below = y_dist.cdf(yy - 1).reshape(y.shape)
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
     errors = []
     for d in range(y.shape[1]):
-        share = np.bincount(bins[:, d], weights=w, minlength=int(n_bins)) / w.sum()
+        lower = None if below is None else below[:, d]
+        share = w @ _pit_shares(u[:, d], edges, lower) / w.sum()
         errors.append(0.5 * np.abs(share - 1.0 / n_bins).sum())
     return float(np.mean(errors))
+
+
+def _pit_shares(pit, edges, below=None):
+    """Share of each observation's PIT in each bin, of shape (n_samples, n_bins).
+
+    One bin per value (for equal bins ``edges``), or, given ``below`` (the
+    cdf just below integer outcomes), the share of ``[below, pit]`` in each
+    bin: the non-randomised PIT, uniform over the interval (a point where
+    the interval is empty).
+    """
+    pit = np.clip(np.asarray(pit, dtype=np.float64), 0.0, 1.0)
+    n_bins = len(edges) - 1
+    point = np.minimum((pit * n_bins).astype(int), n_bins - 1)
+    shares = np.zeros((len(pit), n_bins))
+    shares[np.arange(len(pit)), point] = 1.0
+    if below is None:
+        return shares
+    below = np.clip(np.minimum(np.asarray(below, dtype=np.float64), pit), 0.0, 1.0)
+    width = pit - below
+    spread = width > 0
+    lo, hi = below[spread, None], pit[spread, None]
+    overlap = np.clip(edges[None, 1:], lo, hi) - np.clip(edges[None, :-1], lo, hi)
+    shares[spread] = overlap / width[spread, None]
+    return shares
 
 
 class _DistributionScorer:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -502,3 +503,130 @@ def test_joint_density_display_draws_the_correlated_pair():
         JointDensityDisplay.from_estimator(est, [[0.5], [0.6]])
     with pytest.raises(ValueError, match="finite"):
         JointDensityDisplay.from_predictions(dist, [[np.nan, 0.0]])
+
+
+# -- integer targets -------------------------------------------------------------
+
+
+class _IntegerModel(BaseEstimator):
+    """A fitted stand-in whose predict_dist returns a DiscretisedMixture."""
+
+    def __init__(self):
+        self.n_outputs_ = 1
+
+    def fit(self, X, y):
+        return self
+
+    def predict_dist(self, X):
+        from skmdn import DiscretisedMixture
+
+        x = np.asarray(X, dtype=np.float64)[:, :1]
+        n = len(x)
+        means = np.stack([5 + 3 * x, -4 + 0 * x], axis=1)  # (n, 2, 1)
+        scales = np.stack([0.2 + np.abs(x), np.full_like(x, 0.05)], axis=1)
+        weights = np.tile([0.7, 0.3], (n, 1))
+        return DiscretisedMixture(weights, means, scales, squeeze=True)
+
+
+@pytest.fixture
+def integer_data():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 1))
+    y = _IntegerModel().predict_dist(X).rvs(random_state=1)
+    return X, y
+
+
+def test_conditional_density_display_draws_integer_cells(integer_data):
+    X, y = integer_data
+    model = _IntegerModel()
+    disp = ConditionalDensityDisplay.from_estimator(
+        model, X, y, grid_resolution=50, scale="density"
+    )
+    # one cell per integer, centred on it: bars of the pmf, not a smooth curve
+    np.testing.assert_array_equal(disp.y_grid, np.round(disp.y_grid))
+    np.testing.assert_array_equal(np.diff(disp.y_grid), 1.0)
+    assert disp.y_grid[0] <= y.min()
+    assert disp.y_grid[-1] >= y.max()
+    dist = model.predict_dist(disp.x_grid[:, None])
+    np.testing.assert_allclose(
+        disp.density, np.exp(dist.cross_logpdf(disp.y_grid)).T, rtol=1e-12
+    )
+    # columns are probabilities over the integers: they sum to about one
+    np.testing.assert_allclose(disp.density.sum(0), 1.0, atol=0.02)
+    # the mesh's cell edges lie on half-integers, one integer apart
+    coords = disp.mesh_.get_coordinates()[:, 0, 1]
+    np.testing.assert_allclose(coords - np.floor(coords), 0.5)
+    np.testing.assert_allclose(np.diff(coords), 1.0)
+    assert disp.colorbar_.ax.get_ylabel().startswith("P(")
+    lo, hi = disp.ax_.get_ylim()
+    assert lo == disp.y_grid[0] - 0.5
+    assert hi == disp.y_grid[-1] + 0.5
+
+
+def test_conditional_density_display_merges_integers_over_a_wide_range(
+    integer_data,
+):
+    X, y = integer_data
+    disp = ConditionalDensityDisplay.from_estimator(
+        _IntegerModel(), X, y, grid_resolution=7, y_range=(-10, 20)
+    )
+    # 31 integers in 7 cells of 5: probabilities per integer of each cell
+    assert len(disp.y_grid) == 7
+    np.testing.assert_array_equal(np.diff(disp.y_grid), 5.0)
+    assert disp.y_grid[0] - 2.5 == -10.5
+    np.testing.assert_allclose(disp.density.sum(0) * 5, 1.0, atol=1e-6)
+
+
+def test_joint_density_display_draws_integer_cells():
+    from skmdn import DiscretisedMixture
+
+    dist = DiscretisedMixture(
+        [[0.4, 0.6]],
+        [[[0.0, 2.0], [3.0, -1.0]]],
+        [[[0.5, 0.8], [1.0, 0.3]]],
+    )
+    disp = JointDensityDisplay.from_predictions(dist, grid_resolution=100)
+    np.testing.assert_array_equal(np.diff(disp.grid0), 1.0)
+    np.testing.assert_array_equal(disp.grid1, np.round(disp.grid1))
+    g0, g1 = np.meshgrid(disp.grid0, disp.grid1)
+    pmf = np.exp(dist.cross_logpdf(np.column_stack([g0.ravel(), g1.ravel()]))[0])
+    np.testing.assert_allclose(disp.density, pmf.reshape(g0.shape), rtol=1e-10)
+
+
+def test_prediction_interval_display_covers_integer_cells(integer_data):
+    X, y = integer_data
+    model = _IntegerModel()
+    disp = PredictionIntervalDisplay.from_estimator(
+        model, X, y, confidences=(0.9,), kind="equal_tailed", grid_resolution=20
+    )
+    assert disp.discrete
+    np.testing.assert_array_equal(disp.lower, np.round(disp.lower))
+    # the band reaches the cells' edges, half an integer beyond the ends
+    path = disp.bands_[0].get_paths()[0].vertices
+    assert path[:, 1].min() == disp.lower.min() - 0.5
+    assert path[:, 1].max() == disp.upper.max() + 0.5
+    assert disp.median_line_.get_drawstyle() == "steps-mid"
+    disp = PredictionIntervalDisplay.from_estimator(
+        model, X, y, confidences=(0.5,), grid_resolution=10
+    )
+    dist = model.predict_dist(disp.x[:, None])
+    for got, exact in zip(disp.sets[0], dist.hpd(0.5), strict=True):
+        np.testing.assert_array_equal(got, exact)
+    verts = disp.bands_[0].get_paths()[0].vertices[:, 1]
+    np.testing.assert_allclose(verts - np.floor(verts), 0.5)
+
+
+def test_pit_display_of_integer_targets_is_not_the_step_cdf(integer_data):
+    X, y = integer_data
+    model = _IntegerModel()
+    disp = PITDisplay.from_estimator(model, X, y, n_bins=5)
+    dist = model.predict_dist(X)
+    np.testing.assert_allclose(disp.pit_below, dist.cdf(y - 1))
+    # calibrated draws: the non-randomised PIT histogram is flat
+    assert np.all((disp.heights > disp.band[0]) & (disp.heights < disp.band[1]))
+    # while the step cdf at the outcomes piles up in the top bins
+    naive = PITDisplay(pit=dist.cdf(y), n_bins=5)
+    assert naive.heights[-1] > naive.band[1]
+    # each observation's unit of mass is spread over [F(y - 1), F(y)]
+    one = PITDisplay(pit=[0.6], pit_below=[0.2], n_bins=5)
+    np.testing.assert_allclose(one.heights, [0, 2.5, 2.5, 0, 0], atol=1e-12)

@@ -75,7 +75,16 @@ _SCIPY_METHODS = [
     "scipy.stats.rv_continuous.expect",
     "scipy.stats.rv_continuous.moment",
     "scipy.stats.rv_continuous.stats",
+    "scipy.stats.rv_discrete.entropy",
+    "scipy.stats.rv_discrete.expect",
+    "scipy.stats.rv_discrete.interval",
+    "scipy.stats.rv_discrete.isf",
+    "scipy.stats.rv_discrete.moment",
+    "scipy.stats.rv_discrete.ppf",
+    "scipy.stats.rv_discrete.stats",
+    "scipy.stats.rv_discrete.support",
 ]
+_SCIPY_CLASSES = ["scipy.stats.rv_discrete"]
 _DASK_ML_CLASSES = [
     "dask_ml.model_selection.GridSearchCV",
     "dask_ml.wrappers.Incremental",
@@ -144,6 +153,10 @@ INVENTORIES = {
             ("py", "method"): [
                 (name, f"reference/generated/{name}", "$", "-")
                 for name in _SCIPY_METHODS
+            ],
+            ("py", "class"): [
+                (name, f"reference/generated/{name}", "$", "-")
+                for name in _SCIPY_CLASSES
             ],
         },
     ),

@@ -6,7 +6,8 @@ conditionals and draws, :mod:`._base`), the densities and tails
 (:mod:`._densities`), the quantiles and intervals (:mod:`._quantiles`), the
 moments, expectations, entropy and CRPS (:mod:`._summaries`) and the modes
 and highest-density sets (:mod:`._regions`). Every method delegates the maths
-to :mod:`skmdn._mixture`.
+to :mod:`skmdn._mixture`. :class:`DiscretisedMixture` (:mod:`._integer`), the
+law of integer targets, subclasses it.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -17,7 +18,7 @@ from skmdn._distribution._quantiles import QuantileMethods
 from skmdn._distribution._regions import Modes, RegionMethods
 from skmdn._distribution._summaries import SummaryMethods
 
-__all__ = ["MixtureDistribution", "Modes", "check_targets"]
+__all__ = ["DiscretisedMixture", "MixtureDistribution", "Modes", "check_targets"]
 
 
 class MixtureDistribution(
@@ -92,3 +93,9 @@ class MixtureDistribution(
     """
 
     __slots__ = ()
+
+
+# The discretised mixture of integer targets builds on MixtureDistribution.
+from skmdn._distribution._integer import DiscretisedMixture  # noqa: E402
+
+DiscretisedMixture.__module__ = __name__

@@ -4,7 +4,7 @@
 
 import numpy as np
 
-from skmdn._distribution import MixtureDistribution
+from skmdn._distribution import DiscretisedMixture, MixtureDistribution
 from skmdn._unwrap import final_estimator
 
 _DENSITY_SCALES = ("column", "density", "log")
@@ -98,3 +98,37 @@ def _density_grid(dist, y_grid):
 def _padded(lo, hi, pad=0.05):
     span = hi - lo if hi > lo else max(1.0, abs(lo))
     return lo - pad * span, hi + pad * span
+
+
+def _is_discrete(dist):
+    """Whether ``dist`` is the law of integer targets."""
+    return isinstance(dist, DiscretisedMixture)
+
+
+def _integer_cells(lo, hi, max_cells):
+    """Cells of whole integers covering ``[lo, hi]``: their centres and width.
+
+    One integer per cell where at most ``max_cells`` integers are needed;
+    otherwise cells of ``m`` integers each (``m`` the smallest that fits), so
+    that their edges stay on half-integers.
+    """
+    lo, hi = np.floor(lo), np.ceil(hi)
+    count = int(hi - lo) + 1
+    m = max(1, -(-count // max(1, int(max_cells))))
+    n_cells = -(-count // m)
+    first = lo + np.arange(n_cells) * m  # the first integer of each cell
+    return first + (m - 1) / 2, m
+
+
+def _cell_probabilities(dist, centres, m):
+    """Probability per integer of each cell under each row: shape (n_cells, n_rows).
+
+    The pmf itself for cells of one integer; for wider cells, the cell's
+    mass (a difference of the step cdf) divided by its ``m`` integers.
+    """
+    if m == 1:
+        return np.exp(dist.cross_logpdf(centres)).T
+    n = len(dist)
+    edges = np.r_[centres - (m + 1) / 2, centres[-1] + (m - 1) / 2]
+    F = np.array([dist.cdf(np.full(n, e)) for e in edges])
+    return np.clip(np.diff(F, axis=0), 0.0, None) / m

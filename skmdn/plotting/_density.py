@@ -7,12 +7,16 @@ from numbers import Integral
 import numpy as np
 
 from skmdn._distribution import MixtureDistribution
+from skmdn._mixture import discrete
 from skmdn._unwrap import predict_dist
 from skmdn.plotting._common import (
     _DENSITY_SCALES,
+    _cell_probabilities,
     _density_grid,
     _get_ax,
     _grid_like,
+    _integer_cells,
+    _is_discrete,
     _marginal,
     _padded,
     _single_feature,
@@ -36,14 +40,23 @@ class ConditionalDensityDisplay:
     the raw density on one linear scale, ``scale='log'`` on a logarithmic
     one.
 
+    For integer targets (a model whose ``predict_dist`` returns a
+    :class:`~skmdn.DiscretisedMixture`) the map is not smoothed over the
+    targets: each row of the map is a cell of whole integers, one integer
+    tall (a bar of the pmf) or, where the range holds more integers than
+    ``grid_resolution``, a few integers tall, coloured by its probability per
+    integer, and the colour bar reads ``P(y | x)``.
+
     Parameters
     ----------
     x_grid : ndarray of shape (n_x,)
         Input values (columns of the map), increasing.
     y_grid : ndarray of shape (n_y,)
-        Target values (rows of the map), increasing.
+        Target values (rows of the map), increasing and, for integer
+        targets, the evenly spaced centres of the cells.
     density : ndarray of shape (n_y, n_x)
-        ``p(y_grid[i] | x_grid[j])``.
+        ``p(y_grid[i] | x_grid[j])``; for integer targets, the probability
+        per integer of each cell.
     x_data : ndarray of shape (n_samples,), default=None
         Inputs of the data to overlay.
     y_data : ndarray of shape (n_samples,), default=None
@@ -52,6 +65,10 @@ class ConditionalDensityDisplay:
         Label of the input axis.
     ylabel : str, default='y'
         Label of the target axis.
+    discrete : bool, default=False
+        Whether the targets are integers and ``y_grid`` the centres of cells
+        of whole integers: the cells are drawn edge to edge (at
+        half-integers) and the colour bar shows probabilities.
 
     Attributes
     ----------
@@ -99,6 +116,7 @@ class ConditionalDensityDisplay:
         y_data=None,
         xlabel="x",
         ylabel="y",
+        discrete=False,
     ):
         self.x_grid = x_grid
         self.y_grid = y_grid
@@ -107,6 +125,7 @@ class ConditionalDensityDisplay:
         self.y_data = y_data
         self.xlabel = xlabel
         self.ylabel = ylabel
+        self.discrete = discrete
 
     def plot(
         self,
@@ -149,7 +168,8 @@ class ConditionalDensityDisplay:
         ax = _get_ax(ax)
         density = np.asarray(self.density, dtype=np.float64)
         mesh_kwargs = {"cmap": "viridis", "shading": "auto", **(mesh_kwargs or {})}
-        label = f"p({self.ylabel} | {self.xlabel})"
+        letter = "P" if self.discrete else "p"
+        label = f"{letter}({self.ylabel} | {self.xlabel})"
         if scale == "column":
             peak = density.max(axis=0, keepdims=True)
             values = np.divide(
@@ -184,7 +204,7 @@ class ConditionalDensityDisplay:
             self.colorbar_ = ax.figure.colorbar(self.mesh_, ax=ax)
             self.colorbar_.set_label(label)
         ax.set_xlim(self.x_grid[0], self.x_grid[-1])
-        ax.set_ylim(self.y_grid[0], self.y_grid[-1])
+        ax.set_ylim(*_target_limits(self.y_grid, self.discrete))
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
         self.ax_ = ax
@@ -231,6 +251,8 @@ class ConditionalDensityDisplay:
         y_range : tuple of float, default=None
             ``(min, max)`` of the target axis; None covers the central 99% of
             every predicted distribution and the data, with a small margin.
+            For integer targets the axis covers whole integers, one cell
+            each unless there are more than ``grid_resolution`` of them.
         ax : matplotlib.axes.Axes, default=None
             Axes to draw on; None creates a new figure and axes.
         scale : {'column', 'density', 'log'}, default='column'
@@ -260,23 +282,30 @@ class ConditionalDensityDisplay:
         x_grid = np.linspace(lo, hi, grid_resolution)
         dist = _marginal(predict_dist(estimator, _grid_like(X, x_grid)), output)
         y_data = None if y is None else _target_column(y, output)
+        discrete = _is_discrete(dist)
         if y_range is None:
             lower, upper = dist.interval(0.99)
             lo, hi = lower.min(), upper.max()
             if y_data is not None:
                 lo, hi = min(lo, y_data.min()), max(hi, y_data.max())
-            y_range = _padded(lo, hi)
-        y_grid = np.linspace(y_range[0], y_range[1], grid_resolution)
+            y_range = (lo - 1, hi + 1) if discrete else _padded(lo, hi)
+        if discrete:
+            y_grid, m = _integer_cells(y_range[0], y_range[1], grid_resolution)
+            density = _cell_probabilities(dist, y_grid, m)
+        else:
+            y_grid = np.linspace(y_range[0], y_range[1], grid_resolution)
+            density = _density_grid(dist, y_grid)
         if xlabel is None:
             xlabel = feature_name or "x"
         disp = cls(
             x_grid=x_grid,
             y_grid=y_grid,
-            density=_density_grid(dist, y_grid),
+            density=density,
             x_data=None if y is None else x,
             y_data=y_data,
             xlabel=xlabel,
             ylabel=_target_label(estimator, output, ylabel),
+            discrete=discrete,
         )
         return disp.plot(
             ax=ax,
@@ -300,6 +329,11 @@ class JointDensityDisplay:
     :meth:`from_estimator` or, for any one-row distribution (e.g. after
     :meth:`~skmdn.MixtureDistribution.condition`), :meth:`from_predictions`.
 
+    For integer targets (a :class:`~skmdn.DiscretisedMixture`) the map is
+    one cell per pair of integers (or per block of integers, where a range
+    holds more than ``grid_resolution``), coloured by its probability per
+    pair, not a smoothed density.
+
     Parameters
     ----------
     grid0 : ndarray of shape (n_0,)
@@ -314,6 +348,10 @@ class JointDensityDisplay:
         Label of the first target.
     ylabel : str, default='y[1]'
         Label of the second target.
+    discrete : bool, default=False
+        Whether the targets are integers and the grids the centres of cells
+        of whole integers: the cells are drawn edge to edge and the colour
+        bar shows probabilities.
 
     Attributes
     ----------
@@ -346,7 +384,15 @@ class JointDensityDisplay:
     """
 
     def __init__(
-        self, *, grid0, grid1, density, y_data=None, xlabel="y[0]", ylabel="y[1]"
+        self,
+        *,
+        grid0,
+        grid1,
+        density,
+        y_data=None,
+        xlabel="y[0]",
+        ylabel="y[1]",
+        discrete=False,
     ):
         self.grid0 = grid0
         self.grid1 = grid1
@@ -354,6 +400,7 @@ class JointDensityDisplay:
         self.y_data = y_data
         self.xlabel = xlabel
         self.ylabel = ylabel
+        self.discrete = discrete
 
     def plot(self, ax=None, *, colorbar=True, mesh_kwargs=None, scatter_kwargs=None):
         """Draw the heat map and the pairs.
@@ -393,9 +440,10 @@ class JointDensityDisplay:
         self.colorbar_ = None
         if colorbar:
             self.colorbar_ = ax.figure.colorbar(self.mesh_, ax=ax)
-            self.colorbar_.set_label(f"p({self.xlabel}, {self.ylabel} | x)")
-        ax.set_xlim(self.grid0[0], self.grid0[-1])
-        ax.set_ylim(self.grid1[0], self.grid1[-1])
+            letter = "P" if self.discrete else "p"
+            self.colorbar_.set_label(f"{letter}({self.xlabel}, {self.ylabel} | x)")
+        ax.set_xlim(*_target_limits(self.grid0, self.discrete))
+        ax.set_ylim(*_target_limits(self.grid1, self.discrete))
         ax.set_xlabel(self.xlabel)
         ax.set_ylabel(self.ylabel)
         self.ax_ = ax
@@ -499,11 +547,18 @@ class JointDensityDisplay:
                 lo = np.minimum(lo, y_data.min(0))
                 hi = np.maximum(hi, y_data.max(0))
             ranges = [_padded(lo[d], hi[d]) for d in range(2)]
-        grid0 = np.linspace(ranges[0][0], ranges[0][1], grid_resolution)
-        grid1 = np.linspace(ranges[1][0], ranges[1][1], grid_resolution)
-        g0, g1 = np.meshgrid(grid0, grid1)
-        points = np.column_stack([g0.ravel(), g1.ravel()])
-        density = np.exp(pair.cross_logpdf(points)[0]).reshape(g0.shape)
+        discrete = _is_discrete(pair)
+        if discrete:
+            (grid0, m0), (grid1, m1) = (
+                _integer_cells(r[0], r[1], grid_resolution) for r in ranges
+            )
+            density = _pair_cells(pair, grid0, m0, grid1, m1)
+        else:
+            grid0 = np.linspace(ranges[0][0], ranges[0][1], grid_resolution)
+            grid1 = np.linspace(ranges[1][0], ranges[1][1], grid_resolution)
+            g0, g1 = np.meshgrid(grid0, grid1)
+            points = np.column_stack([g0.ravel(), g1.ravel()])
+            density = np.exp(pair.cross_logpdf(points)[0]).reshape(g0.shape)
         disp = cls(
             grid0=grid0,
             grid1=grid1,
@@ -511,6 +566,7 @@ class JointDensityDisplay:
             y_data=y_data,
             xlabel=f"y[{outputs[0]}]" if xlabel is None else xlabel,
             ylabel=f"y[{outputs[1]}]" if ylabel is None else ylabel,
+            discrete=discrete,
         )
         return disp.plot(
             ax=ax,
@@ -592,3 +648,33 @@ class JointDensityDisplay:
             xlabel=xlabel,
             ylabel=ylabel,
         )
+
+
+def _target_limits(grid, discrete):
+    """Limits of a target axis: the grid's ends, or its cells' outer edges."""
+    if not discrete:
+        return grid[0], grid[-1]
+    half = 0.5 * (grid[1] - grid[0]) if len(grid) > 1 else 0.5
+    return grid[0] - half, grid[-1] + half
+
+
+def _pair_cells(pair, grid0, m0, grid1, m1):
+    """Probability per pair of integers of each cell of two integer targets.
+
+    Shape (n_1, n_0), for a one-row distribution: the components are
+    diagonal, so a cell's mass is ``sum_j w_j M_j0 M_j1`` with ``M_jd`` the
+    mass of component ``j``'s latent target ``d`` over the cell's integers
+    (one integer each: the joint pmf itself), divided by the cell's
+    ``m0 * m1`` pairs.
+    """
+    w, mu, s = pair.weights[0], pair.means[0], pair.scales[0]
+    masses = []
+    for d, (grid, m) in enumerate(((grid0, m0), (grid1, m1))):
+        lo = (grid - m / 2)[None, :]
+        hi = (grid + m / 2)[None, :]
+        log_mass = discrete.component_log_interval(
+            lo, hi, mu[:, d, None], s[:, d, None]
+        )
+        masses.append(np.exp(log_mass))  # (K, n_d)
+    cells = np.einsum("k,ki,kj->ji", w, masses[0], masses[1])
+    return cells / (m0 * m1)

@@ -8,7 +8,8 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from skmdn._unwrap import final_estimator, predict_dist
-from skmdn.plotting._common import _get_ax, _marginal, _target_column
+from skmdn.metrics import _pit_shares
+from skmdn.plotting._common import _get_ax, _is_discrete, _marginal, _target_column
 
 
 class PITDisplay:
@@ -22,15 +23,31 @@ class PITDisplay:
     are too narrow, a hump that they are too wide, and a slope that they are
     biased. Build it with :meth:`from_estimator` or :meth:`from_predictions`.
 
+    For integer targets (a :class:`~skmdn.DiscretisedMixture`) the PIT value
+    ``F_i(y_i)`` is not uniform even for calibrated predictions: the cdf
+    jumps at the outcome, and its PIT could be anywhere in
+    ``[F_i(y_i - 1), F_i(y_i)]``. The histogram is then the non-randomised
+    PIT histogram (Czado, Gneiting and Held, 2009): each observation spreads
+    its share uniformly over that interval. It is the expected histogram of
+    the randomised PIT (a uniform draw in the interval, exactly uniform when
+    calibrated), without the noise of the draws, so it is deterministic; the
+    band is that of uniform values, which is conservative for it (averaging
+    the draws out only narrows the spread of the bars).
+
     Parameters
     ----------
     pit : ndarray of shape (n_samples,)
-        PIT values, in [0, 1].
+        PIT values, in [0, 1]: ``F_i(y_i)``.
     n_bins : int, default=10
         Number of equal-width bins.
     confidence : float, default=0.95
         Probability that a bin's height under uniform PIT values falls inside
         the band.
+    pit_below : ndarray of shape (n_samples,), default=None
+        For integer targets, the cdf just below each outcome,
+        ``F_i(y_i - 1)``: each observation's share is then spread over
+        ``[pit_below, pit]`` (the non-randomised PIT). None counts each value
+        in its bin.
 
     Attributes
     ----------
@@ -69,10 +86,11 @@ class PITDisplay:
     'PIT value'
     """
 
-    def __init__(self, *, pit, n_bins=10, confidence=0.95):
+    def __init__(self, *, pit, n_bins=10, confidence=0.95, pit_below=None):
         self.pit = pit
         self.n_bins = n_bins
         self.confidence = confidence
+        self.pit_below = pit_below
         pit = np.asarray(pit, dtype=np.float64).ravel()
         n_bins = int(n_bins)
         if n_bins < 1:
@@ -82,7 +100,16 @@ class PITDisplay:
         if len(pit) == 0:
             raise ValueError("pit must hold at least one value.")
         self.bin_edges = np.linspace(0.0, 1.0, n_bins + 1)
-        counts, _ = np.histogram(np.clip(pit, 0.0, 1.0), bins=self.bin_edges)
+        if pit_below is None:
+            counts, _ = np.histogram(np.clip(pit, 0.0, 1.0), bins=self.bin_edges)
+        else:
+            below = np.asarray(pit_below, dtype=np.float64).ravel()
+            if below.shape != pit.shape:
+                raise ValueError(
+                    f"pit_below must have the shape of pit, {pit.shape}; got "
+                    f"{below.shape}."
+                )
+            counts = _pit_shares(pit, self.bin_edges, below).sum(0)
         scale = n_bins / len(pit)
         self.heights = counts * scale
         tail = (1 - confidence) / 2
@@ -175,7 +202,10 @@ class PITDisplay:
             raise ValueError(
                 f"y_true has {len(y)} rows but y_dist has {len(dist)} rows."
             )
-        disp = cls(pit=dist.cdf(y), n_bins=n_bins, confidence=confidence)
+        below = dist.cdf(y - 1) if _is_discrete(dist) else None
+        disp = cls(
+            pit=dist.cdf(y), n_bins=n_bins, confidence=confidence, pit_below=below
+        )
         return disp.plot(ax=ax)
 
     @classmethod

@@ -9,6 +9,7 @@ from skmdn.plotting._common import (
     _INTERVAL_KINDS,
     _get_ax,
     _grid_like,
+    _is_discrete,
     _marginal,
     _single_feature,
     _target_column,
@@ -36,6 +37,13 @@ class PredictionIntervalDisplay:
     Equal-tailed intervals (``kind='equal_tailed'``) run between two
     quantiles; they are single intervals, so on multimodal data they span the
     gaps. Their centre line is the median.
+
+    For integer targets (a :class:`~skmdn.DiscretisedMixture`) the sets are
+    exact sets of integers (closed runs ``[lower, upper]``: the HPD sets of
+    :meth:`skmdn.DiscretisedMixture.hpd`, the intervals of
+    :meth:`skmdn.DiscretisedMixture.interval`), and each band covers the unit
+    cells ``[k - 1/2, k + 1/2]`` of the integers it holds, so that a set of
+    one integer still shows.
 
     Parameters
     ----------
@@ -69,6 +77,9 @@ class PredictionIntervalDisplay:
         Label of the input axis.
     ylabel : str, default='y'
         Label of the target axis.
+    discrete : bool, default=False
+        Whether the targets are integers and the sets closed runs of
+        integers: the bands then reach half an integer beyond their ends.
 
     Attributes
     ----------
@@ -126,7 +137,9 @@ class PredictionIntervalDisplay:
         y_data=None,
         xlabel="x",
         ylabel="y",
+        discrete=False,
     ):
+        self.discrete = discrete
         self.x = x
         self.lower = lower
         self.upper = upper
@@ -167,7 +180,11 @@ class PredictionIntervalDisplay:
         self.bands_ = bands
         self.median_line_ = self.mean_line_ = self.mode_line_ = None
         if self.median is not None:
-            (self.median_line_,) = ax.plot(x, self.median, color=color, label="median")
+            # an integer median jumps from one integer to the next: steps
+            style = "steps-mid" if self.discrete else "default"
+            (self.median_line_,) = ax.plot(
+                x, self.median, color=color, label="median", drawstyle=style
+            )
         if self.mode is not None:
             (self.mode_line_,) = ax.plot(
                 x, self.mode, ".", color=color, markersize=3, label="mode"
@@ -213,13 +230,14 @@ class PredictionIntervalDisplay:
         order = np.argsort(-confidences)
         alphas = np.linspace(0.2, 0.5, len(order)) if len(order) > 1 else [0.35]
         bands = [None] * len(confidences)
+        pad = 0.5 if self.discrete else 0.0  # the cells of the end integers
         for alpha, i in zip(alphas, order, strict=True):
             label = f"{confidences[i]:.0%} {what}"
             if self.sets is None:
                 bands[i] = ax.fill_between(
                     x,
-                    self.lower[i],
-                    self.upper[i],
+                    np.asarray(self.lower[i]) - pad,
+                    np.asarray(self.upper[i]) + pad,
                     color=color,
                     alpha=alpha,
                     linewidth=0,
@@ -231,7 +249,7 @@ class PredictionIntervalDisplay:
                 # neighbouring rectangles meet without seams.
                 bands[i] = ax.add_collection(
                     PolyCollection(
-                        _set_rectangles(x, self.sets[i]),
+                        _set_rectangles(x, self.sets[i], pad),
                         facecolors=color,
                         alpha=alpha,
                         linewidths=0,
@@ -268,6 +286,7 @@ class PredictionIntervalDisplay:
             confidences=confidences,
             mean=dist.mean() if show_mean else None,
             sets=sets,
+            discrete=_is_discrete(dist),
             **centre,
             **kwargs,
         )
@@ -428,8 +447,12 @@ class PredictionIntervalDisplay:
         return disp.plot(ax=ax, color=color, scatter_kwargs=scatter_kwargs)
 
 
-def _set_rectangles(x, sets):
-    """Rectangles (as vertex arrays) covering each input's share of the sets."""
+def _set_rectangles(x, sets, pad=0.0):
+    """Rectangles (as vertex arrays) covering each input's share of the sets.
+
+    ``pad`` widens each interval on both sides (half an integer, so that a
+    run of integers covers its cells).
+    """
     edges = np.empty(len(x) + 1)
     edges[1:-1] = 0.5 * (x[1:] + x[:-1])
     edges[0], edges[-1] = x[0], x[-1]
@@ -439,7 +462,7 @@ def _set_rectangles(x, sets):
     intervals = np.concatenate(sets, axis=0)
     left = np.repeat(edges[:-1], counts)
     right = np.repeat(edges[1:], counts)
-    lo, hi = intervals[:, 0], intervals[:, 1]
+    lo, hi = intervals[:, 0] - pad, intervals[:, 1] + pad
     return np.stack(
         [
             np.column_stack([left, lo]),
