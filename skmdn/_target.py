@@ -21,6 +21,8 @@ from numbers import Real
 
 import numpy as np
 
+from skmdn._distribution import DiscretisedMixture, MixtureDistribution
+from skmdn._head import DiscretisedHead
 from skmdn._mixture.change import IDENTITY, Log, Logit
 
 TARGET_TYPES = ("continuous", "integer")
@@ -131,10 +133,9 @@ class Target:
 
     def distribution(self, weights, means, cov, squeeze):
         """The predicted distribution of the targets, from the mixture on ``t``."""
-        import skmdn._distribution as d  # TODO until DiscretisedMixture lands
-
-        cls = d.DiscretisedMixture if self.integer else d.MixtureDistribution
-        return cls._from_cov(weights, means, cov, squeeze, self.change)
+        if self.integer:
+            return DiscretisedMixture._from_cov(weights, means, cov, squeeze)
+        return MixtureDistribution._from_cov(weights, means, cov, squeeze, self.change)
 
     def head(self, head, y_scale):
         """The head to train: ``head``, or its discretised form for integers.
@@ -144,8 +145,6 @@ class Target:
         """
         if not self.integer:
             return head
-        from skmdn._head import DiscretisedHead
-
         return DiscretisedHead(head, tuple(float(h) for h in 0.5 / y_scale))
 
     def log_det(self, y_scale):
