@@ -137,7 +137,8 @@ class SkproMixture(BaseDistribution):
         ------
         TypeError
             If ``dist`` is a :class:`~skmdn.DiscretisedMixture` (integer
-            targets), which this continuous distribution would misrepresent.
+            targets) or the distribution of a bounded target (a model with
+            ``target_bounds``), which this distribution would misrepresent.
         """
         from skmdn._distribution import DiscretisedMixture
 
@@ -145,6 +146,13 @@ class SkproMixture(BaseDistribution):
             raise TypeError(
                 "SkproMixture is continuous: it cannot wrap a DiscretisedMixture "
                 "(integer targets) without treating them as real-valued."
+            )
+        if not dist._change.is_identity:
+            raise TypeError(
+                "SkproMixture is a Gaussian mixture on the whole real line: it "
+                "cannot wrap the distribution of a bounded target "
+                f"({dist._change!r}, a model with target_bounds) without "
+                "moving its mass outside the bounds."
             )
         index = pd.RangeIndex(len(dist)) if index is None else index
         columns = pd.RangeIndex(dist.n_outputs) if columns is None else columns

@@ -173,6 +173,8 @@ def _map_affine(dist, a, b):
             "are."
         )
 
+    if not dist._change.is_identity:
+        return _map_affine_changed(dist, a, b)
     means = dist.means * a + b
     if dist.scale_tril is not None:
         return MixtureDistribution(
@@ -183,6 +185,39 @@ def _map_affine(dist, a, b):
         )
     return MixtureDistribution(
         dist.weights, means, dist.scales * a, squeeze=dist.squeeze
+    )
+
+
+def _map_affine_changed(dist, a, b):
+    """:func:`_map_affine` of a bounded target, ``Z = g^{-1}(T)``: exact.
+
+    ``a Z + b`` is again ``h^{-1}(T')``: for ``Z = l + e^T``, the bound
+    ``a l + b`` and ``T' = T + log a``; for ``Z = u - e^{-T}``, ``a u + b`` and
+    ``T - log a``; for ``Z = l + (u - l) expit(T)``, the bounds ``a l + b``,
+    ``a u + b`` and ``T`` itself. One target only: a change has one pair of
+    bounds for every target.
+    """
+    from skmdn._mixture.change import Log, Logit
+
+    if dist.n_outputs != 1:
+        raise ValueError(
+            "A TransformedTargetRegressor around a model of several bounded "
+            "targets would give each target bounds of its own; predict the "
+            "distribution of the model inside it instead."
+        )
+    change, a, b = dist._change, float(a[0]), float(b[0])
+    lower, upper = change.support()
+    means = dist.means
+    if isinstance(change, Logit):
+        mapped = Logit(a * lower + b, a * upper + b)
+    elif isinstance(change, Log) and np.isfinite(lower):
+        mapped, means = Log(lower=a * lower + b), means + np.log(a)
+    elif isinstance(change, Log):
+        mapped, means = Log(upper=a * upper + b), means - np.log(a)
+    else:
+        raise ValueError(f"No affine map of the change {change!r} is known.")
+    return dist._trusted(
+        dist.weights, means, dist.scales, dist.squeeze, change=mapped
     )
 
 

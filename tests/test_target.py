@@ -271,3 +271,46 @@ def test_integer_model_answers_in_integers():
     est.set_params(target_type="continuous")
     with pytest.raises(ValueError, match="target_type or target_bounds changed"):
         est.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("bounds", [(0, None), (None, 50.0), (0, 50.0)])
+def test_an_affine_target_transform_moves_the_bounds_exactly(bounds):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    from skmdn.interop import predict_dist
+
+    X, y = _positive(300, 4)
+    y = np.minimum(y, 40.0)
+    # the inner model's targets are standardised: its bounds are too
+    scaler = StandardScaler().fit(y[:, None])
+    inner = [
+        None if v is None else float(scaler.transform([[v]])[0, 0]) for v in bounds
+    ]
+    ttr = TransformedTargetRegressor(
+        MDNRegressor(target_bounds=tuple(inner), random_state=0, **FAST),
+        transformer=StandardScaler(),
+    ).fit(X, y)
+    dist = predict_dist(ttr, X[:20])
+    z = ttr.regressor_.predict_dist(X[:20])
+    scale = scaler.scale_[0]
+    ys = np.linspace(1.0, 30.0, 20)
+    zs = scaler.transform(ys[:, None])[:, 0]
+    np.testing.assert_allclose(dist.cdf(ys), z.cdf(zs), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(
+        dist.logpdf(ys), z.logpdf(zs) - np.log(scale), rtol=1e-9
+    )
+    if bounds[0] is not None:
+        assert np.all(dist.cdf(np.full(20, float(bounds[0]))) == 0.0)
+    if bounds[1] is not None:
+        assert np.all(dist.sf(np.full(20, float(bounds[1]))) == 0.0)
+
+
+def test_skpro_refuses_the_distribution_of_a_bounded_target():
+    pytest.importorskip("skpro")
+    from skmdn.interop import SkproMixture
+
+    X, y = _positive(100, 5)
+    est = MDNRegressor(target_bounds=(0, None), **FAST).fit(X, y)
+    with pytest.raises(TypeError, match="bounded target"):
+        SkproMixture.from_mixture(est.predict_dist(X[:3]))
