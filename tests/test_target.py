@@ -314,3 +314,28 @@ def test_skpro_refuses_the_distribution_of_a_bounded_target():
     est = MDNRegressor(target_bounds=(0, None), **FAST).fit(X, y)
     with pytest.raises(TypeError, match="bounded target"):
         SkproMixture.from_mixture(est.predict_dist(X[:3]))
+
+
+@pytest.mark.parametrize(
+    "params", [{"target_type": "integer"}, {"target_bounds": (0, None)}]
+)
+def test_models_of_shaped_targets_save_with_trusted_types_only(params, tmp_path):
+    import pickle
+
+    sio = pytest.importorskip("skops.io")
+    from skmdn.interop import skops_trusted_types
+
+    X, y = _positive(200, 6)
+    if "target_type" in params:
+        y = np.round(y)
+    est = MDNRegressor(random_state=0, **params, **FAST).fit(X, y)
+    dist = est.predict_dist(X[:5])
+    for obj in (est, dist):
+        path = tmp_path / "model.skops"
+        sio.dump(obj, path)
+        untrusted = sio.get_untrusted_types(file=path)
+        assert set(untrusted) <= set(skops_trusted_types())
+    restored = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(restored.cdf(y[:5]), dist.cdf(y[:5]))
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(again.log_prob(X[:5], y[:5]), est.log_prob(X[:5], y[:5]))
