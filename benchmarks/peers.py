@@ -76,6 +76,7 @@ import sys
 import time
 import traceback
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -412,6 +413,14 @@ def run_one(model, params, seed, X, y, X_test, y_test, quick):
             squeeze=True,
         )
         out = score_mixture(dist, y_test, float(-np.mean(logpdf)))
+        if np.ptp(loc, axis=0).max() == 0 and np.ptp(scale, axis=0).max() == 0:
+            out["note"] = (
+                "locations "
+                + ", ".join(f"{v:.3g}" for v in np.unique(loc)[:3])
+                + " and scales "
+                + ", ".join(f"{v:.3g}" for v in np.unique(scale)[:3])
+                + " the same in every row"
+            )
     else:
         raise ValueError(model)
     out["fit_seconds"] = seconds
@@ -452,7 +461,8 @@ def summarise(records):
     out = {}
     for r in records:
         row = out.setdefault(r["set"], {}).setdefault(
-            r["row"], {"n_ok": 0, "n_failed": 0, "errors": [], "runs": []}
+            r["row"],
+            {"n_ok": 0, "n_failed": 0, "errors": [], "notes": [], "runs": []},
         )
         if r.get("error"):
             row["n_failed"] += 1
@@ -461,6 +471,9 @@ def summarise(records):
         else:
             row["n_ok"] += 1
             row["runs"].append(r["scores"])
+            note = r["scores"].get("note")
+            if note and note not in row["notes"]:
+                row["notes"].append(note)
     for rows in out.values():
         for row in rows.values():
             runs = row.pop("runs")
@@ -534,6 +547,8 @@ def markdown(summary, meta):
             n = f"{row['n_ok']}"
             if row["n_failed"]:
                 n += f" ({row['n_failed']} failed: {row['errors'][0][:80]})"
+            if row["notes"]:
+                n += f" ({row['notes'][0][:120]})"
             lines.append(f"| {row_name} | " + " | ".join(cells) + f" | {n} |")
         lines.append("")
     lines += [
@@ -572,7 +587,7 @@ def versions():
     ):
         try:
             m = __import__(mod)
-            out[mod] = getattr(m, "__version__", "?")
+            out[mod] = getattr(m, "__version__", None) or metadata.version(mod)
         except Exception as exc:
             out[mod] = f"not importable: {type(exc).__name__}"
     return out
