@@ -41,7 +41,10 @@ from skmdn.metrics import crps
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-INTEGER_OR_NOT = (("default", {}), ("target_type='integer'", {"target_type": "integer"}))
+INTEGER_OR_NOT = (
+    ("default", {}),
+    ("target_type='integer'", {"target_type": "integer"}),
+)
 
 
 def _fit(X, y, **params):
@@ -86,7 +89,9 @@ def bounded(name, draw, true_logpdf, bounds):
     train, test = slice(0, 10_000), slice(10_000, None)
     truth = true_logpdf(X[test, 0], y[test]).mean()
     print(f"\n{name}: true held-out log-likelihood {truth:.4f}")
-    print("| model | loglik | gap to truth | mass outside | quantile err | HPD err | s |")
+    print(
+        "| model | loglik | gap to truth | mass outside | quantile err | HPD err | s |"
+    )
     print("|---|---|---|---|---|---|---|")
     options = {"target_bounds": bounds}
     for label, params in (("default", {}), (f"target_bounds={bounds}", options)):
@@ -216,7 +221,9 @@ def wine(uci_dir, n_splits):
 def positive_uci(uci_dir, n_splits):
     from uci import load_uci
 
-    print(f"\npositive UCI targets, {n_splits} shared splits: default against (0, None)")
+    print(
+        f"\npositive UCI targets, {n_splits} shared splits: default against (0, None)"
+    )
     print("| set | model | NLL | CRPS | RMSE | mass below 0 | s per fit |")
     print("|---|---|---|---|---|---|---|")
     for name in ("yacht", "energy", "concrete"):

@@ -27,8 +27,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from skmdn._batches import EpochBatches
 from skmdn._optim import TorchAdam
-from skmdn._training import EVAL_CHUNK, BaseTrainer, EpochBatches
+from skmdn._training import EVAL_CHUNK, BaseTrainer
 
 # The keyword through which a module's constructor learns the input width.
 N_FEATURES = "n_features"
@@ -471,7 +472,7 @@ class ModuleTrainer(BaseTrainer):
     def run_epoch(self, data):
         """One pass over shuffled mini-batches in training mode; the mean NLL.
 
-        ``data`` is a :class:`~skmdn._training.TrainingData` of one network;
+        ``data`` is a :class:`~skmdn._batches.TrainingData` of one network;
         returns its mean training loss as an array of shape (1,).
         """
         self.network.train()

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from skmdn._batches import EpochBatches
 from skmdn._optim import AdamState
-from skmdn._training import BaseTrainer, EpochBatches
+from skmdn._training import BaseTrainer
 
 
 def _np_relu(a):

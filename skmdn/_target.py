@@ -122,7 +122,7 @@ class Target:
                 )
 
     def to_model(self, Y):
-        """The targets on the scale of the mixture: ``g(Y)``, float64."""
+        """Return the targets on the scale of the mixture: ``g(Y)``, float64."""
         return Y if self.change.is_identity else self.change.forward(Y)
 
     def log_jacobian(self, Y):
@@ -132,13 +132,13 @@ class Target:
         return self.change.log_jacobian(Y).sum(axis=1)
 
     def distribution(self, weights, means, cov, squeeze):
-        """The predicted distribution of the targets, from the mixture on ``t``."""
+        """Return the distribution of the targets, from the mixture on ``t``."""
         if self.integer:
             return DiscretisedMixture._from_cov(weights, means, cov, squeeze)
         return MixtureDistribution._from_cov(weights, means, cov, squeeze, self.change)
 
     def head(self, head, y_scale):
-        """The head to train: ``head``, or its discretised form for integers.
+        """Return the head to train: ``head``, or its discretised form for integers.
 
         ``y_scale`` (D,) is the standardisation's scale: a cell of width 1
         in the units of ``y`` is ``1 / y_scale`` wide in standardised units.
@@ -148,7 +148,7 @@ class Target:
         return DiscretisedHead(head, tuple(float(h) for h in 0.5 / y_scale))
 
     def log_det(self, y_scale):
-        """The Jacobian of the standardisation: ``sum(log y_scale)``, or 0.
+        """Return the log-Jacobian of the scaling: ``sum(log y_scale)``, or 0.
 
         Probabilities of integers have none.
         """

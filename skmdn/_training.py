@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from skmdn._batches import TrainingData, noise_std
 from skmdn._marginal import _gaussian_bias, _keep_marginal, _marginal_candidates
 from skmdn._optim import (
     ADAPTIVE_CUTS,
@@ -48,8 +49,6 @@ from skmdn._progress import Progress
 # Rows scored per chunk when evaluating a whole data set, so that memory stays
 # bounded by the chunk and not by the number of rows.
 EVAL_CHUNK = 65536
-# Batches per gather of shuffled rows in an epoch.
-GATHER_BATCHES = 64
 # Without early stopping, a network whose last epoch's training loss is more
 # than this many nats per row above its best epoch's in the call has blown up
 # (scales collapsing onto a few targets, a step too large): its best weights
@@ -57,72 +56,6 @@ GATHER_BATCHES = 64
 # -2.76 to +4.95 (tests/test_misuse.py); ordinary epoch-to-epoch noise is
 # hundredths of a nat.
 BLOW_UP_NATS = 1.0
-
-
-@dataclass
-class TrainingData:
-    """Standardised tensors, and each network's training and validation rows.
-
-    The targets are kept transposed, ``Y_t`` of shape (D, n): the fused step
-    reads one contiguous row per target. Network ``m`` trains on rows
-    ``rows[m]`` with weights ``w_rows[m]``; the rows are padded to a common
-    length with weight-0 rows so that the networks step together.
-    """
-
-    X: torch.Tensor
-    Y_t: torch.Tensor
-    rows: torch.Tensor
-    w_rows: torch.Tensor
-    validation: list | None = None  # per network: (X, Y, w) tensors
-    # per network, the weighted mean of the targets' log-Jacobian over its
-    # training rows (M,), and the log-Jacobian of each validation row
-    train_jacobian: np.ndarray | float = 0.0
-    val_jacobian: list | None = None
-
-    @classmethod
-    def from_numpy(cls, X, Y, w, train_rows, val_rows, device, log_jacobian=None):
-        """Build the tensors on ``device``; ``val_rows`` may be None.
-
-        ``log_jacobian`` (n,) is ``log g'(y)`` of each row for targets under
-        a change of variables ``t = g(y)`` (see :mod:`skmdn._target`), or
-        None; it turns the losses and scores of ``t`` into those of ``y``.
-        """
-
-        def tensor(a):
-            return torch.from_numpy(np.ascontiguousarray(a)).to(device)
-
-        n_max = max(len(r) for r in train_rows)
-        rows = np.zeros((len(train_rows), n_max), dtype=np.int64)
-        w_rows = np.zeros((len(train_rows), n_max), dtype=w.dtype)
-        for m, r in enumerate(train_rows):
-            rows[m, : len(r)] = r
-            w_rows[m, : len(r)] = w[r]
-        data = cls(
-            X=tensor(X), Y_t=tensor(Y.T), rows=tensor(rows), w_rows=tensor(w_rows)
-        )
-        if val_rows is not None:
-            data.validation = [
-                (tensor(X[r]), tensor(Y[r]), tensor(w[r])) for r in val_rows
-            ]
-        if log_jacobian is not None:
-            data.train_jacobian = np.array(
-                [np.average(log_jacobian[r], weights=w[r]) for r in train_rows]
-            )
-            if val_rows is not None:
-                data.val_jacobian = [log_jacobian[r] for r in val_rows]
-        return data
-
-    def validation_jacobian(self, m, mean=False):
-        """Network ``m``'s validation log-Jacobians (rows,), or their mean.
-
-        0 for targets without a change of variables.
-        """
-        if self.val_jacobian is None:
-            return 0.0
-        if not mean:
-            return self.val_jacobian[m]
-        w = self.validation[m][2].double().cpu().numpy()
-        return float(np.average(self.val_jacobian[m], weights=w))
 
 
 @dataclass
@@ -238,96 +171,6 @@ def _mean_curve(curves):
     ]
 
 
-class EpochBatches:
-    """One epoch's shuffled mini-batches of every network, with their weights.
-
-    Iterating gives ``(j, X, Y_t, coef, stepping)`` per step ``j``: inputs
-    (M, B, n_features) and transposed targets (M, D, B) with the trainer's
-    noise added, the per-row loss weights ``w_i / sum(w)`` (M, B), and the
-    networks that step (a bool array, or None when all do); steps where none
-    does are skipped. Shuffled rows are gathered a chunk of batches at a
-    time: one large gather is faster than many small ones, and memory stays
-    O(chunk) instead of a shuffled copy of the whole data.
-
-    Parameters
-    ----------
-    trainer : object
-        Provides ``batch_size``, ``generator``, ``active`` (bool, (M,)),
-        ``input_noise`` and ``target_noise`` (standard deviations that
-        broadcast to (M, 1, 1) and (M, D, 1), or None).
-    data : TrainingData
-    """
-
-    def __init__(self, trainer, data):
-        self.trainer, self.data = trainer, data
-        M, n = data.rows.shape
-        device = data.X.device
-        if trainer.batch_size >= n:  # one full batch: the order does not matter
-            self.rows, self.w = data.rows, data.w_rows
-        else:
-            perm = torch.stack(
-                [torch.randperm(n, generator=trainer.generator) for _ in range(M)]
-            ).to(device)
-            self.rows, self.w = data.rows.gather(1, perm), data.w_rows.gather(1, perm)
-        self.starts = list(range(0, n, trainer.batch_size))
-        self.stops = [min(start + trainer.batch_size, n) for start in self.starts]
-        if len(self.starts) > 1 and n - self.starts[-1] == 1:
-            # no batch of one row (BatchNorm cannot train on it): the last
-            # row joins the batch before it
-            del self.starts[-1], self.stops[-1]
-            self.stops[-1] = n
-        # every batch's total weight at once, in float64, without a sync per step
-        cum = torch.cat([self.w.new_zeros(M, 1), self.w.double().cumsum(1)], 1)
-        self.total = cum[:, -1]
-        weight = (cum[:, self.stops] - cum[:, self.starts]).T.cpu().numpy()
-        self.weight = weight  # (steps, M)
-        self.weight_t = torch.as_tensor(weight, device=device)
-        inv = np.divide(1.0, weight, out=np.zeros_like(weight), where=weight > 0)
-        self.inv = torch.as_tensor(inv, dtype=self.w.dtype).to(device)
-        self.stepping = trainer.active & (weight > 0)
-
-    def _noise(self, like, std):
-        noise = torch.randn(
-            like.shape, generator=self.trainer.generator, dtype=like.dtype
-        )
-        return noise.mul_(std).to(like.device)
-
-    def __iter__(self):
-        data, trainer = self.data, self.trainer
-        all_step = self.stepping.all(1)
-        for j, (start, stop) in enumerate(zip(self.starts, self.stops, strict=True)):
-            if j % GATHER_BATCHES == 0:
-                if j and trainer.progress is not None:
-                    trainer.progress.step(j)
-                first = start
-                last = self.stops[min(j + GATHER_BATCHES, len(self.stops)) - 1]
-                idx = self.rows[:, first:last]
-                flat = idx.reshape(-1)
-                X_c = data.X.index_select(0, flat).view(*idx.shape, -1)  # (M, c, F)
-                Y_c = data.Y_t.index_select(1, flat).view(-1, *idx.shape)
-                Y_c = Y_c.transpose(0, 1)  # (M, D, c)
-                w_c = self.w[:, first:last]
-            stepping = None if all_step[j] else self.stepping[j]
-            if stepping is not None and not stepping.any():
-                continue
-            lo, hi = start - first, stop - first
-            coef = w_c[:, lo:hi] * self.inv[j][:, None]
-            xb, yb = X_c[:, lo:hi], Y_c[:, :, lo:hi]
-            if trainer.input_noise is not None:
-                xb = xb + self._noise(xb, trainer.input_noise)
-            if trainer.target_noise is not None:
-                yb = yb + self._noise(yb, trainer.target_noise)
-            yield j, xb, yb, coef, stepping
-
-
-def _noise_std(levels, shape, dtype):
-    """Return the noise levels as a tensor of ``shape``, or None if all are 0."""
-    levels = np.asarray(levels, dtype=np.float64)
-    if not np.any(levels > 0):
-        return None
-    return torch.as_tensor(levels, dtype=dtype).reshape(shape)
-
-
 class BaseTrainer:
     """What every trainer has: its settings, noise levels and validation score.
 
@@ -391,8 +234,8 @@ class BaseTrainer:
         M = params.shape[0]
         self.active = np.ones(M, dtype=bool)
         self.progress = None  # a verbose fit's Progress, told of long epochs
-        self.input_noise = _noise_std(input_noise, (M, 1, 1), params.dtype)
-        self.target_noise = _noise_std(target_noise, (M, -1, 1), params.dtype)
+        self.input_noise = noise_std(input_noise, (M, 1, 1), params.dtype)
+        self.target_noise = noise_std(target_noise, (M, -1, 1), params.dtype)
 
     def run_epoch(self, data):
         """One pass over shuffled mini-batches; the mean training loss per network.
@@ -883,9 +726,7 @@ def _fit_group(
         n_dims=trunk.n_features + head.n_outputs,
         incremental=incremental,
     )
-    data = TrainingData.from_numpy(
-        X, Y, w, train_rows, val_rows, device, log_jacobian
-    )
+    data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device, log_jacobian)
     if fresh:
         histories = [History(early_stopping=early_stopping) for _ in previous]
     else:

@@ -216,9 +216,7 @@ def _map_affine_changed(dist, a, b):
         mapped, means = Log(upper=a * upper + b), means - np.log(a)
     else:
         raise ValueError(f"No affine map of the change {change!r} is known.")
-    return dist._trusted(
-        dist.weights, means, dist.scales, dist.squeeze, change=mapped
-    )
+    return dist._trusted(dist.weights, means, dist.scales, dist.squeeze, change=mapped)
 
 
 def predict_dist(estimator, X):

@@ -17,11 +17,11 @@ from torch import nn
 import skmdn._module
 import skmdn._training
 from skmdn import MDNRegressor
+from skmdn._batches import TrainingData
 from skmdn._head import MixtureHead
 from skmdn._module import ModuleTrainer, flatten_
 from skmdn._network import MLP, FusedTrainer
 from skmdn._optim import LR_BACKOFF, AdamState, TorchAdam
-from skmdn._training import TrainingData
 from skmdn.metrics import log_likelihood_scorer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -144,7 +144,7 @@ def test_small_cells_of_discrete_data_are_never_held_out_whole():
     for seed in range(20):
         train, val = _split(X, Y, w, 0.1, seed)
         assert {tuple(c) for c in cells} == {tuple(r) for r in np.c_[X, Y][train]}
-        for cell, count in zip(cells, counts):
+        for cell, count in zip(cells, counts, strict=True):
             rows = np.flatnonzero((X[:, 0] == cell[0]) & (Y[:, 0] == cell[1]))
             held = np.isin(rows, val).sum()
             assert np.floor(0.1 * count) <= held <= np.ceil(0.1 * count)

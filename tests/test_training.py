@@ -15,11 +15,11 @@ import torch
 
 import skmdn._estimator
 from skmdn import MDNRegressor
+from skmdn._batches import EpochBatches
 from skmdn._head import MixtureHead
 from skmdn._optim import FINAL_LR_FACTOR, LR_BACKOFF, MAX_ROLLBACKS, AdamState
 from skmdn._training import (
     BaseTrainer,
-    EpochBatches,
     History,
     TrainingConfig,
     TrainingPlan,
