@@ -112,6 +112,7 @@ METRICS = (
     "nll_int",
     "crps",
     "crps_q",
+    "crps_q_new",
     "rmse",
     "coverage90",
     "width90",
@@ -358,7 +359,12 @@ def cell_nll(cdf, y):
     return float(-np.mean(np.log(np.maximum(p, 1e-300))))
 
 
-def score_mixture(dist, y, nll):
+def _new_rows(q, y, keep):
+    """CRPS (q) over the rows ``keep`` (those whose inputs no training row has)."""
+    return None if keep is None else crps_quantiles(q[keep], y[keep])
+
+
+def score_mixture(dist, y, nll, keep=None):
     """Scores of a skmdn distribution (MixtureDistribution or discretised)."""
     from skmdn.metrics import crps
 
@@ -368,29 +374,30 @@ def score_mixture(dist, y, nll):
     out["coverage90"], out["width90"] = interval_scores(y, *dist.interval(0.9))
     q = np.stack([np.asarray(dist.ppf(t)).ravel() for t in QRF_LEVELS], axis=1)
     out["crps_q"] = crps_quantiles(q, y)
+    out["crps_q_new"] = _new_rows(q, y, keep)
     return out
 
 
-def score_gaussian(mu, sigma, y):
+def score_gaussian(mu, sigma, y, keep=None):
     mu, sigma = np.asarray(mu, float).ravel(), np.asarray(sigma, float).ravel()
     z = (y - mu) / sigma
     nll = float(np.mean(0.5 * z**2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
     crps = sigma * (z * (2 * norm.cdf(z) - 1) + 2 * norm.pdf(z) - 1 / np.sqrt(np.pi))
     cov, width = interval_scores(y, mu - Z90 * sigma, mu + Z90 * sigma)
+    q = mu[:, None] + sigma[:, None] * norm.ppf(QRF_LEVELS)
     return {
         "nll": nll,
         "nll_int": cell_nll(lambda v: norm.cdf(v, mu, sigma), y),
         "crps": float(np.mean(crps)),
-        "crps_q": crps_quantiles(
-            mu[:, None] + sigma[:, None] * norm.ppf(QRF_LEVELS), y
-        ),
+        "crps_q": crps_quantiles(q, y),
+        "crps_q_new": _new_rows(q, y, keep),
         "rmse": float(np.sqrt(np.mean((mu - y) ** 2))),
         "coverage90": cov,
         "width90": width,
     }
 
 
-def score_quantiles(q, mean, y):
+def score_quantiles(q, mean, y, keep=None):
     """CRPS of quantiles at QRF_LEVELS by the pinball identity; no density."""
     lo, hi = np.searchsorted(QRF_LEVELS, [0.05, 0.95])
     cov, width = interval_scores(y, q[:, lo], q[:, hi])
@@ -399,6 +406,7 @@ def score_quantiles(q, mean, y):
         "nll_int": None,
         "crps": None,
         "crps_q": crps_quantiles(q, y),
+        "crps_q_new": _new_rows(q, y, keep),
         "rmse": float(np.sqrt(np.mean((np.asarray(mean).ravel() - y) ** 2))),
         "coverage90": cov,
         "width90": width,
@@ -413,21 +421,25 @@ def run_one(model, params, seed, X, y, X_test, y_test, quick):
     else:
         est = globals()[f"fit_{model}"](seed, X, y, quick)
     seconds = time.perf_counter() - start
+    seen = {row.tobytes() for row in np.ascontiguousarray(X)}
+    keep = np.array([row.tobytes() not in seen for row in np.ascontiguousarray(X_test)])
     if model == "skmdn":
         nll = float(-np.mean(est.log_prob(X_test, y_test)))
-        out = score_mixture(est.predict_dist(X_test), y_test, nll)
+        out = score_mixture(est.predict_dist(X_test), y_test, nll, keep)
     elif model == "qrf":
         q = est.predict(X_test, quantiles=list(QRF_LEVELS))
-        out = score_quantiles(q, est.predict(X_test, quantiles="mean"), y_test)
+        mean = est.predict(X_test, quantiles="mean")
+        out = score_quantiles(q, mean, y_test, keep)
     elif model == "catboost":
         pred = est.predict(X_test)  # columns: mean, variance
-        out = score_gaussian(pred[:, 0], np.sqrt(pred[:, 1]), y_test)
+        out = score_gaussian(pred[:, 0], np.sqrt(pred[:, 1]), y_test, keep)
     elif model == "ngboost":
         p = est.pred_dist(X_test).params
-        out = score_gaussian(p["loc"], p["scale"], y_test)
+        out = score_gaussian(p["loc"], p["scale"], y_test, keep)
     elif model == "lightgbmlss":
         p = _lss_params(est, X_test)
-        out = score_gaussian(p["loc"].to_numpy(), p["scale"].to_numpy(), y_test)
+        loc, scale = p["loc"].to_numpy(), p["scale"].to_numpy()
+        out = score_gaussian(loc, scale, y_test, keep)
     elif model == "lightgbmlss_mixture":
         from skmdn import MixtureDistribution
 
@@ -441,7 +453,7 @@ def run_one(model, params, seed, X, y, X_test, y_test, quick):
             scale[:, :, None],
             squeeze=True,
         )
-        out = score_mixture(dist, y_test, float(-np.mean(logpdf)))
+        out = score_mixture(dist, y_test, float(-np.mean(logpdf)), keep)
         if np.ptp(loc, axis=0).max() == 0 and np.ptp(scale, axis=0).max() == 0:
             out["note"] = (
                 "locations "
@@ -519,6 +531,7 @@ def winners(rows):
         ("nll_int", lambda s: s["mean"]),
         ("crps", lambda s: s["mean"]),
         ("crps_q", lambda s: s["mean"]),
+        ("crps_q_new", lambda s: s["mean"]),
         ("rmse", lambda s: s["mean"]),
         ("coverage90", lambda s: abs(s["mean"] - 0.9)),
         ("fit_seconds", lambda s: s["mean"]),
@@ -540,6 +553,7 @@ def markdown(summary, meta):
         "nll_int": 3,
         "crps": 3,
         "crps_q": 3,
+        "crps_q_new": 3,
         "rmse": 3,
         "coverage90": 3,
         "width90": 2,
@@ -552,7 +566,8 @@ def markdown(summary, meta):
         "0.99) by the pinball-loss identity; "
         "NLL of `skmdn (integer)` is of probabilities, not comparable; "
         "NLL of the integers: -log(F(y + 1/2) - F(y - 1/2)) of every model's "
-        "cdf F, for sets of integer targets)",
+        "cdf F, for sets of integer targets; CRPS (q), new rows: over the test "
+        "rows whose inputs no training row has exactly)",
         "",
     ]
     for name, rows in summary.items():
@@ -563,14 +578,15 @@ def markdown(summary, meta):
         lines += [
             f"### {head}",
             "",
-            "| model | NLL | NLL of the integers | CRPS | CRPS (q) | RMSE "
-            "| 90% coverage | 90% width | fit s | splits |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| model | NLL | NLL of the integers | CRPS | CRPS (q) "
+            "| CRPS (q), new rows | RMSE | 90% coverage | 90% width | fit s "
+            "| splits |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row_name, row in rows.items():
             if row["n_ok"] == 0:
                 err = "; ".join(row["errors"])[:160].replace("|", "/")
-                lines.append(f"| {row_name} | failed: {err} | | | | | | | 0 |")
+                lines.append(f"| {row_name} | failed: {err} | | | | | | | | 0 |")
                 continue
             cells = [fmt(row[m], digits[m]) for m in digits]
             if row_name in NOT_A_DENSITY and cells[0] != "n/a":
@@ -587,9 +603,9 @@ def markdown(summary, meta):
     lines += [
         "### Winners (best mean; coverage: closest to 0.90; NLL among densities)",
         "",
-        "| set | NLL | NLL of the integers | CRPS | CRPS (q) | RMSE | 90% coverage "
-        "| fit s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| set | NLL | NLL of the integers | CRPS | CRPS (q) | CRPS (q), new rows "
+        "| RMSE | 90% coverage | fit s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, rows in summary.items():
         w = winners(rows)
@@ -597,7 +613,15 @@ def markdown(summary, meta):
             f"| {name} | "
             + " | ".join(
                 w[m] or "n/a"
-                for m in ("nll", "nll_int", "crps", "crps_q", "rmse", "coverage90")
+                for m in (
+                    "nll",
+                    "nll_int",
+                    "crps",
+                    "crps_q",
+                    "crps_q_new",
+                    "rmse",
+                    "coverage90",
+                )
             )
             + f" | {w['fit_seconds'] or 'n/a'} |"
         )
