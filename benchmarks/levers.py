@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from uci import load_uci  # noqa: E402
+from uci import load_uci
 
 # Parameters every fit on a data set gets (the defaults row included).
 SET_PARAMS = {
@@ -154,7 +154,7 @@ def main():
     for name in args.sets:
         data = load_uci(args.uci_dir, name)
         base = SET_PARAMS.get(name, {})
-        rows = [("defaults", {})] + levers
+        rows = [("defaults", {}), *levers]
         results = {}
         for lever, extra in rows:
             params = {**base, **extra}
@@ -164,7 +164,12 @@ def main():
                 if key not in cache:
                     train, test = data.splits[split]
                     scores = fit_score(
-                        params, split, data.X[train], data.y[train], data.X[test], data.y[test]
+                        params,
+                        split,
+                        data.X[train],
+                        data.y[train],
+                        data.X[test],
+                        data.y[test],
                     )
                     cache[key] = scores
                     if args.cache:
@@ -178,10 +183,15 @@ def main():
                     )
                 results[lever].append(cache[key])
         d = results["defaults"]
-        print(f"\n### {name} ({len(splits)} splits: {args.splits}; base {base or 'defaults'})\n")
+        print(
+            f"\n### {name} ({len(splits)} splits: {args.splits}; base {base or 'defaults'})\n"
+        )
         print(
             "defaults: NLL {:.3f}, CRPS {:.3f}, RMSE {:.3f}, fit {:.1f} s\n".format(
-                *(np.mean([r[m] for r in d]) for m in ("nll", "crps", "rmse", "seconds"))
+                *(
+                    np.mean([r[m] for r in d])
+                    for m in ("nll", "crps", "rmse", "seconds")
+                )
             )
         )
         print("| lever | ΔNLL | ΔCRPS | ΔRMSE | fit-time ratio |")
@@ -192,7 +202,9 @@ def main():
             for metric, digits in (("nll", 3), ("crps", 3), ("rmse", 3)):
                 diff = [a[metric] - b[metric] for a, b in zip(r, d, strict=True)]
                 cells.append(fmt(*mean_se(diff), digits))
-            ratio = np.mean([a["seconds"] / b["seconds"] for a, b in zip(r, d, strict=True)])
+            ratio = np.mean(
+                [a["seconds"] / b["seconds"] for a, b in zip(r, d, strict=True)]
+            )
             print(f"| {lever} | " + " | ".join(cells) + f" | {ratio:.2f} |", flush=True)
 
 
