@@ -184,7 +184,8 @@ def main():
                 results[lever].append(cache[key])
         d = results["defaults"]
         print(
-            f"\n### {name} ({len(splits)} splits: {args.splits}; base {base or 'defaults'})\n"
+            f"\n### {name} ({len(splits)} splits: {args.splits}; "
+            f"base {base or 'defaults'})\n"
         )
         print(
             "defaults: NLL {:.3f}, CRPS {:.3f}, RMSE {:.3f}, fit {:.1f} s\n".format(
