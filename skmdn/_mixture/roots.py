@@ -167,7 +167,7 @@ _TINY = 1e-280
 # rounded to the spacing of the logs, coarser than the cdf's own).
 _NEAR = 1e-3
 # Iterations without halving the bracket after which the solver bisects.
-_STALL = int(__import__("os").environ.get("STALL", "6"))
+_STALL = 6
 # Exponents of the density's terms are clipped here: their exponentials stay
 # normal floats (numpy's exp is many times slower on underflowing ones) and
 # only the Newton steps see them, never the cdf.
@@ -265,8 +265,9 @@ class _CdfSteps:
 
     def keep(self, still):
         """Hold only the problems ``self.rows[still]``."""
+        idx = np.flatnonzero(still)
         for name in ("w", "mu", "s", "w_pdf", "p", "log_p", "eq_right", "rows"):
-            setattr(self, name, getattr(self, name)[still])
+            setattr(self, name, getattr(self, name).take(idx, axis=0))
 
     def __call__(self, x):
         """At ``x``, one point per held problem: ``(g, right, exact, step)``.
@@ -409,9 +410,9 @@ def solve_quantiles(m, p, right_if_equal, lo, hi, x, max_iter=None):
             if n_live == 0:
                 break
             # Solved problems stay held (their iterates stay in their closed
-            # brackets) until an eighth of the held ones are solved: copying
+            # brackets) until a quarter of the held ones are solved: copying
             # the components out costs more than evaluating a few spare rows.
-            if 8 * (live.size - n_live) >= live.size:
+            if 4 * (live.size - n_live) >= live.size:
                 keep = live
                 ev.keep(keep)
                 a, b, ga, gb = a[keep], b[keep], ga[keep], gb[keep]
