@@ -128,11 +128,17 @@ class QuantileMethods:
                 )
             if ((levels < 0) | (levels > 1)).any():
                 raise ValueError(f"confidence must lie in [0, 1], got {levels}.")
-            return self.quantiles(0.5 - levels / 2), self.quantiles(0.5 + levels / 2)
+            both = self.quantiles(np.concatenate([0.5 - levels / 2, 0.5 + levels / 2]))
+            return both[:, : levels.size], both[:, levels.size :]
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
-        return self.ppf(0.5 - confidence / 2), self.ppf(0.5 + confidence / 2)
+        # both ends in one pass of the solver (each problem is solved on its
+        # own, so the answers are those of two ppf calls)
+        q = np.array([0.5 - confidence / 2, 0.5 + confidence / 2])
+        grid = np.broadcast_to(q[None, :, None], (len(self), 2, self.n_outputs))
+        both = self._quantiles(grid)
+        return self._out(both[:, 0]), self._out(both[:, 1])
 
     def isf(self, q):
         """Inverse survival function of each target: ``y`` with ``sf(y) == q``.
