@@ -440,8 +440,8 @@ def _next_quantile_point(a, b, ga, gb, sa, sb, since, crept):
         base = np.where(from_a, a, b)
         x = base + np.where(from_a, sa, sb)
         k_base = _float_key(base)
-        k_x = _float_key(np.where(np.isfinite(x), x, base))
-        short = np.abs(k_x - k_base) <= 1
+        finite = np.isfinite(x)
+        short = finite & (np.abs(_float_key(np.where(finite, x, base)) - k_base) <= 1)
         if short.any():
             hop = np.int64(1) << np.minimum(crept, 62)
             k = k_base + np.where(from_a, hop, -hop)
