@@ -210,9 +210,18 @@ def ppf(w, mu, s, q, return_evals=False):
         Only when ``return_evals``.
     """
     # chunks a few times larger than the cache-sized ones pay back the
-    # iteration's overhead per chunk
+    # iteration's overhead per chunk; of equal sizes, so none is left small
     arrays = _blocks.contiguous(w, mu, s, q)
-    y, evals = _blocks.in_chunks(_ppf_block, len(q), w.shape[1], *arrays, scale=4)
+    n = len(q)
+    most = max(1, 4 * _blocks.CHUNK // max(1, w.shape[1]))
+    step = -(-n // -(-n // most)) if n > most else max(n, 1)
+    parts = [_ppf_block(*(a[i : i + step] for a in arrays)) for i in range(0, n, step)]
+    if not parts:
+        return (
+            (np.empty(0), np.empty(0, dtype=np.int64)) if return_evals else np.empty(0)
+        )
+    y = np.concatenate([part[0] for part in parts])
+    evals = np.concatenate([part[1] for part in parts])
     return (y, evals) if return_evals else y
 
 
