@@ -15,10 +15,13 @@ class QuantileMethods:
     def ppf(self, q):
         """Marginal quantile function (inverse of :meth:`cdf`) of each target.
 
-        Solved by Newton steps safeguarded by bisection inside the bracket
-        formed by the components' own quantiles, which always contains the
-        mixture's quantile; no grid and no sampling. Each quantile is solved
-        on its own, so it does not depend on the other rows or levels.
+        Solved by Halley steps (the density and its derivative come with
+        the cdf, from the same standardised distances) from the quantile of
+        the moment-matched normal, safeguarded by bisection inside the
+        bracket formed by the components' own quantiles, which always
+        contains the mixture's quantile; no grid and no sampling. Each
+        quantile is solved on its own, so it does not depend on the other
+        rows or levels; about 5 to 6 cdf evaluations each.
 
         The result is exact for the computed cdf: for ``q <= 1/2``, a float
         ``y`` where the computed cdf equals ``q`` or, if there is none, the
@@ -128,11 +131,17 @@ class QuantileMethods:
                 )
             if ((levels < 0) | (levels > 1)).any():
                 raise ValueError(f"confidence must lie in [0, 1], got {levels}.")
-            return self.quantiles(0.5 - levels / 2), self.quantiles(0.5 + levels / 2)
+            both = self.quantiles(np.concatenate([0.5 - levels / 2, 0.5 + levels / 2]))
+            return both[:, : levels.size], both[:, levels.size :]
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}.")
-        return self.ppf(0.5 - confidence / 2), self.ppf(0.5 + confidence / 2)
+        # both ends in one pass of the solver (each problem is solved on its
+        # own, so the answers are those of two ppf calls)
+        q = np.array([0.5 - confidence / 2, 0.5 + confidence / 2])
+        grid = np.broadcast_to(q[None, :, None], (len(self), 2, self.n_outputs))
+        both = self._quantiles(grid)
+        return self._out(both[:, 0]), self._out(both[:, 1])
 
     def isf(self, q):
         """Inverse survival function of each target: ``y`` with ``sf(y) == q``.

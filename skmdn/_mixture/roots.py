@@ -5,7 +5,11 @@
 import numpy as np
 
 from skmdn._mixture import _blocks
-from skmdn._mixture.component import Mixture1D
+from skmdn._mixture.component import (
+    Mixture1D,
+    cdf,
+    quantile,
+)
 
 EPS = np.finfo(np.float64).eps
 _SIGN_MASK = np.int64(0x7FFFFFFFFFFFFFFF)
@@ -18,6 +22,11 @@ def _float_key(x):
     """Integers in the order of the float64 values ``x``, one apart for neighbours."""
     i = np.ascontiguousarray(x, dtype=np.float64).view(np.int64)
     return i ^ ((i >> 63) & _SIGN_MASK)
+
+
+def _from_key(k):
+    """Return the float64 values of the keys ``k`` (inverse of :func:`_float_key`)."""
+    return (k ^ ((k >> 63) & _SIGN_MASK)).view(np.float64)
 
 
 def bisect(lo, hi):
@@ -153,9 +162,19 @@ def _next_point(lo, hi, r_lo, r_hi, s_lo, s_hi, from_lo, stalled, double):
 
 # Below this the cdf or density is recomputed in logs, from log_ndtr.
 _TINY = 1e-280
+# Steps of the quantile solver: Halley on log cdf, and on the cdf itself
+# within this relative residual, where cdf - p is exact (log cdf - log p is
+# rounded to the spacing of the logs, coarser than the cdf's own).
+_NEAR = 1e-3
+# Iterations without halving the bracket after which the solver bisects.
+_STALL = 6
+# Exponents of the density's terms are clipped here: their exponentials stay
+# normal floats (numpy's exp is many times slower on underflowing ones) and
+# only the Newton steps see them, never the cdf.
+_MIN_EXP = -708.0
 
 
-def ppf(w, mu, s, q):
+def ppf(w, mu, s, q, return_evals=False):
     """Quantiles of 1-D mixtures: the inverse of the cdf at ``q`` in (0, 1).
 
     The result is exact for the computed cdf: for ``q <= 1/2`` it is a float
@@ -170,11 +189,10 @@ def ppf(w, mu, s, q):
     computed as a sum of nondecreasing terms, and ``cdf(y) >= q`` with either
     ``cdf(y) == q`` or ``cdf(y') < q`` at the float ``y'`` below ``y``).
 
-    Solved by :func:`solve_bracketed` on ``log cdf(y) = log q``, whose Newton
-    steps converge fast even where the cdf is exponentially flat, inside the
-    bracket of the components' own quantiles, which always holds the root.
-    A :class:`~sklearn.exceptions.ConvergenceWarning` reports problems that
-    do not converge.
+    Solved by :func:`solve_quantiles` inside the bracket of the components'
+    own quantiles, which always holds the root. A
+    :class:`~sklearn.exceptions.ConvergenceWarning` reports problems that do
+    not converge.
 
     Parameters
     ----------
@@ -182,15 +200,29 @@ def ppf(w, mu, s, q):
         Weights, means and standard deviations of ``P`` mixtures.
     q : ndarray of shape (P,)
         Probabilities, strictly between 0 and 1.
+    return_evals : bool, default=False
+        Also return the number of cdf evaluations each quantile took.
 
     Returns
     -------
-    ndarray of shape (P,)
+    y : ndarray of shape (P,)
+    evals : ndarray of int, shape (P,)
+        Only when ``return_evals``.
     """
     # chunks a few times larger than the cache-sized ones pay back the
-    # iteration's overhead per chunk
+    # iteration's overhead per chunk; of equal sizes, so none is left small
     arrays = _blocks.contiguous(w, mu, s, q)
-    return _blocks.in_chunks(_ppf_block, len(q), w.shape[1], *arrays, scale=4)
+    n = len(q)
+    most = max(1, 4 * _blocks.CHUNK // max(1, w.shape[1]))
+    step = -(-n // -(-n // most)) if n > most else max(n, 1)
+    parts = [_ppf_block(*(a[i : i + step] for a in arrays)) for i in range(0, n, step)]
+    if not parts:
+        return (
+            (np.empty(0), np.empty(0, dtype=np.int64)) if return_evals else np.empty(0)
+        )
+    y = np.concatenate([part[0] for part in parts])
+    evals = np.concatenate([part[1] for part in parts])
+    return (y, evals) if return_evals else y
 
 
 def _ppf_block(w, mu, s, q):
@@ -198,7 +230,6 @@ def _ppf_block(w, mu, s, q):
     sign = np.where(upper, -1.0, 1.0)
     mu = mu * sign[:, None]
     p = np.where(upper, 1.0 - q, q)  # exact for q in [0.5, 1]
-    log_p = np.log(p)
     m = Mixture1D(w, mu, s)
     # The components' quantiles at slightly lower and higher levels, a few
     # floats further out, bracket the mixture's quantile despite rounding.
@@ -206,40 +237,223 @@ def _ppf_block(w, mu, s, q):
     hi = m.component_quantiles(p * (1 + 1e-9)).max(1)
     lo -= 4 * np.abs(np.spacing(lo))
     hi += 4 * np.abs(np.spacing(hi))
-    x0 = np.clip((w * m.component_quantiles(p)).sum(1), lo, hi)
-
-    def fun(x, idx):
-        z = m.z(idx, x)
-        cdf, pdf = m.cdf_z(idx, z), m.pdf_z(idx, z)
-        pa, lpa, up = p[idx], log_p[idx], upper[idx]
-        # Above the median (mirrored) the result is the last float with
-        # cdf <= p, below it the first with cdf >= p.
-        right = np.where(up, cdf > pa, cdf >= pa)
-        exact = cdf == pa
-        with np.errstate(divide="ignore"):
-            log_cdf, log_pdf = np.log(cdf), np.log(pdf)
-        small = cdf < _TINY
-        if small.any():  # deep tails: the cdf from log_ndtr, compared in logs
-            log_cdf[small] = m.log_cdf_z(idx[small], z[small])
-            right[small] = np.where(
-                up[small], log_cdf[small] > lpa[small], log_cdf[small] >= lpa[small]
-            )
-            exact[small] = log_cdf[small] == lpa[small]
-        small = pdf < _TINY
-        if small.any():
-            log_pdf[small] = m.log_pdf_z(idx[small], z[small])
-        resid = np.where(exact, 0.0, log_cdf - lpa)
-        with np.errstate(over="ignore", invalid="ignore"):
-            step = -resid * np.exp(log_cdf - log_pdf)
-        return resid, step, right
-
-    # Solved where the computed cdf equals p, or else where it steps over p
-    # between neighbouring floats: monotone in p either way.
-    lo, hi, ok = solve_bracketed(fun, lo, hi, x0, ftol=0.0)
+    # first point: the quantile of the moment-matched normal
+    mean = (w * mu).sum(1)
+    sd = np.sqrt((w * (s * s + np.square(mu - mean[:, None]))).sum(1))
+    with np.errstate(invalid="ignore", over="ignore"):
+        x0 = mean + sd * quantile(p)
+    x0 = np.where(np.isfinite(x0), np.clip(x0, lo, hi), bisect(lo, hi))
+    # Above the median (mirrored) the result is the last float with
+    # cdf <= p, below it the first with cdf >= p: monotone in p either way.
+    lo, hi, ok, evals = solve_quantiles(m, p, ~upper, lo, hi, x0)
     if not ok.all():
         _blocks.warn(
             f"{np.count_nonzero(~ok)} of {ok.size} quantiles did not converge in "
             f"{MAX_ITER} iterations; their brackets are up to "
             f"{np.max((hi - lo)[~ok]):.3g} wide."
         )
-    return np.where(upper, lo, hi) * sign
+    return np.where(upper, lo, hi) * sign, evals
+
+
+class _CdfSteps:
+    """The mixture cdf at one point per problem, and the Halley step it gives.
+
+    Holds the components of the problems still active, compacted as they
+    finish, and scratch buffers of their shape, so that an evaluation
+    allocates only its per-problem results.
+    """
+
+    def __init__(self, m, p, right_if_equal):
+        self.m = m
+        self.w, self.mu, self.s, self.w_pdf = m.w, m.mu, m.s, m.w_pdf
+        self.p, self.log_p = p, np.log(p)
+        self.eq_right = right_if_equal
+        self.rows = np.arange(len(p))  # problem of each held row
+        self._z = np.empty(m.w.shape)
+        self._t = np.empty(m.w.shape)
+
+    def keep(self, still):
+        """Hold only the problems ``self.rows[still]``."""
+        idx = np.flatnonzero(still)
+        for name in ("w", "mu", "s", "w_pdf", "p", "log_p", "eq_right", "rows"):
+            setattr(self, name, getattr(self, name).take(idx, axis=0))
+
+    def __call__(self, x):
+        """At ``x``, one point per held problem: ``(g, right, exact, step)``.
+
+        ``g`` is the residual relative to ``p`` (``log cdf - log p`` in the
+        deep tails), ``right`` whether ``x`` lies right of the root, and
+        ``step`` the Halley step, on ``log cdf`` far from the root and on the
+        cdf itself within ``_NEAR``, where ``cdf - p`` is exact.
+        """
+        n = x.shape[0]
+        z, t = self._z[:n], self._t[:n]
+        # the cdf exactly as Mixture1D.cdf_z: (w * ndtr((x - mu) / s)).sum(1)
+        np.subtract(x[:, None], self.mu, out=z)
+        np.divide(z, self.s, out=z)
+        terms = cdf(z)
+        terms *= self.w
+        F = terms.sum(1)
+        # the density and its derivative, from the same z
+        np.multiply(z, z, out=t)
+        t *= -0.5
+        np.maximum(t, _MIN_EXP, out=t)
+        np.exp(t, out=t)
+        f = np.einsum("ij,ij->i", t, self.w_pdf)
+        t *= z
+        t /= self.s
+        df = -np.einsum("ij,ij->i", t, self.w_pdf)
+        p, log_p = self.p, self.log_p
+        right = np.where(self.eq_right, F >= p, F > p)
+        exact = F == p
+        with np.errstate(divide="ignore"):
+            log_F, log_f = np.log(F), np.log(f)
+        tail = F < _TINY
+        if tail.any():  # deep tails: the cdf from log_ndtr, compared in logs
+            log_F[tail] = self.m.log_cdf_z(self.rows[tail], z[tail])
+            right[tail] = np.where(
+                self.eq_right[tail],
+                log_F[tail] >= log_p[tail],
+                log_F[tail] > log_p[tail],
+            )
+            exact[tail] = log_F[tail] == log_p[tail]
+        small = f < _TINY
+        if small.any():
+            log_f[small] = self.m.log_pdf_z(self.rows[small], z[small])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            g = np.where(tail, log_F - log_p, (F - p) / p)
+            near = (np.abs(g) < _NEAR) & ~tail
+            ratio = np.exp(log_F - log_f)  # F / f
+            # Newton on log F: -g F / f; on F: (p - F) / f
+            lg = log_F - log_p
+            newton = np.where(near, (p - F) * np.exp(-log_f), -lg * ratio)
+            # Halley divides it by 1 - n f'' / (2 f'), for the function's
+            # derivatives f', f'': on F, f and df; on log F, f/F and
+            # (df F - f^2) / F^2
+            bend = df / f * newton
+            bend = np.where(near, bend, bend + lg) * 0.5
+            corr = 1.0 + bend
+            ok = (corr > 0.5) & (corr < 2.0) & ~small
+            step = newton / np.where(ok, corr, 1.0)
+        return g, right, exact, step
+
+
+def solve_quantiles(m, p, right_if_equal, lo, hi, x, max_iter=None):
+    """Solve ``cdf(y) = p`` in brackets, one problem per row of the mixtures ``m``.
+
+    Each iteration evaluates the cdf of the active problems at one point
+    each and moves one end of their brackets there; a problem leaves the
+    active set when ``cdf == p`` there (in logs in the deep tails) or its
+    bracket has closed to neighbouring floats, so no problem's iterates
+    depend on which others are solved together.
+
+    The next point is the Halley step (on ``log cdf``, and on the cdf within
+    ``_NEAR`` of ``p`` where ``cdf - p`` is exact) from the end of the bracket
+    with the smaller residual. A point outside the bracket, or any point
+    once ``_STALL`` iterations have not halved the bracket, is replaced by
+    the bisection (:func:`bisect`), so every bracket closes. A step of less
+    than two floats moves ``2**j`` floats instead, ``j`` the number of such
+    moves in a row that stayed on their end's side, so that a residual
+    which is all rounding still crosses the root in a few steps.
+
+    Parameters
+    ----------
+    m : Mixture1D
+        ``P`` mixtures.
+    p : ndarray of shape (P,)
+        Probabilities.
+    right_if_equal : ndarray of bool, shape (P,)
+        Whether a point with ``cdf == p`` counts as right of the root: the
+        bracket then closes on the first float with ``cdf >= p``, otherwise
+        on the last with ``cdf <= p``.
+    lo, hi : ndarray of shape (P,)
+        Brackets: ``lo`` left of the root, ``hi`` right of it; the ends are
+        taken as given, not evaluated.
+    x : ndarray of shape (P,)
+        First points, in ``[lo, hi]``.
+    max_iter : int, optional
+        Iteration cap, by default ``MAX_ITER``.
+
+    Returns
+    -------
+    lo, hi : ndarray of shape (P,)
+        The final brackets: neighbouring floats, or both the point where
+        ``cdf == p``.
+    converged : ndarray of bool, shape (P,)
+    evals : ndarray of int, shape (P,)
+        The number of cdf evaluations of each problem.
+    """
+    ev = _CdfSteps(m, p, right_if_equal)
+    lo = np.array(lo, dtype=np.float64)
+    hi = np.array(hi, dtype=np.float64)
+    n = lo.shape[0]
+    max_iter = MAX_ITER if max_iter is None else max_iter
+    converged = np.zeros(n, dtype=bool)
+    evals = np.zeros(n, dtype=np.int64)
+    # the held problems' brackets, residual and step at each end (NaN until
+    # evaluated), the width at the bracket's last halving and the iterations
+    # since, and the moves of a few floats (see above)
+    a, b, x = lo.copy(), hi.copy(), np.array(x, dtype=np.float64)
+    ga, gb, sa, sb = (np.full(n, np.nan) for _ in range(4))
+    ref, since = b - a, np.zeros(n, dtype=np.int64)
+    crept, short = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    from_a = np.ones(n, dtype=bool)
+    live = np.ones(n, dtype=bool)  # held problems not yet solved
+    for _ in range(max_iter):
+        g, right, exact, step = ev(x)
+        evals[ev.rows[live]] += 1
+        # the point replaces the end on its side
+        a, b = np.where(right, a, x), np.where(right, x, b)
+        ga, gb = np.where(right, ga, g), np.where(right, g, gb)
+        sa, sb = np.where(right, sa, step), np.where(right, step, sb)
+        crept = np.where(short & (from_a ^ right), crept + 1, 0)
+        a[exact] = x[exact]
+        b[exact] = x[exact]
+        done = live & (exact | (_float_key(a) >= _float_key(b) - 1))
+        if done.any():
+            rows = ev.rows[done]
+            lo[rows], hi[rows] = a[done], b[done]
+            converged[rows] = True
+            live &= ~done
+            n_live = np.count_nonzero(live)
+            if n_live == 0:
+                break
+            # Solved problems stay held (their iterates stay in their closed
+            # brackets) until a quarter of the held ones are solved: copying
+            # the components out costs more than evaluating a few spare rows.
+            if 4 * (live.size - n_live) >= live.size:
+                keep = live
+                ev.keep(keep)
+                a, b, ga, gb = a[keep], b[keep], ga[keep], gb[keep]
+                sa, sb, ref, since = sa[keep], sb[keep], ref[keep], since[keep]
+                crept, live = crept[keep], live[keep]
+        width = b - a
+        halved = width <= 0.5 * ref
+        ref = np.where(halved, width, ref)
+        since = np.where(halved, 0, since + 1)
+        x, short, from_a = _next_quantile_point(a, b, ga, gb, sa, sb, since, crept)
+    else:
+        lo[ev.rows[live]], hi[ev.rows[live]] = a[live], b[live]
+    return lo, hi, converged, evals
+
+
+def _next_quantile_point(a, b, ga, gb, sa, sb, since, crept):
+    """Return the step from the better end, or bisection (:func:`solve_quantiles`).
+
+    Returns the point, whether it is a move of a few floats, and whether it
+    is taken from ``a``.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        # the end with the smaller residual; an unevaluated one (NaN) loses
+        from_a = ~(np.abs(gb) < np.abs(ga)) & ~np.isnan(ga)
+        base = np.where(from_a, a, b)
+        x = base + np.where(from_a, sa, sb)
+        k_base = _float_key(base)
+        finite = np.isfinite(x)
+        short = finite & (np.abs(_float_key(np.where(finite, x, base)) - k_base) <= 1)
+        if short.any():
+            hop = np.int64(1) << np.minimum(crept, 62)
+            k = k_base + np.where(from_a, hop, -hop)
+            x = np.where(short, _from_key(k), x)
+        inside = (x > a) & (x < b) & (since < _STALL)
+    return np.where(inside, x, bisect(a, b)), short & inside, from_a
