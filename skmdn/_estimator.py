@@ -132,7 +132,10 @@ class MDNRegressor(
         splits of each UCI set of the benchmark: 0.01 to 0.12 nats better on
         concrete, energy and yacht, wine equal, and fits 1.2 to 3 times
         faster; Bishop's sharp-edged density 0.008 nats further from the
-        truth (0.097); see the "Evidence" page.
+        truth (0.097); see the "Evidence" page. A fit of fixed epochs
+        (``early_stopping=False``) has no final phase at a tenth of the step:
+        there 1e-3 was 0.02 nats better (inverse sine, 5,000 rows, 1,000
+        epochs; ``benchmarks/speed.py --sections recipe``).
 
     max_iter : int, default=2000
         Maximum number of epochs (passes over the training data).
