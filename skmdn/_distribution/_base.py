@@ -371,6 +371,27 @@ class MixtureBase:
         >>> given.mean().round(6), given.std().round(6)
         (array([0.8]), array([0.6]))
         """
+        given, values = self._condition_args(values, dims)
+        if not np.isfinite(values).all():
+            raise ValueError("values must be finite.")
+        if not self._change.is_identity:  # Y_dims = values where T_dims = g(values)
+            if not self._change.inside(values).all():
+                raise ValueError("values must lie inside the support of the targets.")
+            values = self._change.forward(values)
+        with np.errstate(over="ignore", invalid="ignore"):
+            weights, means, cov = covariance.condition(
+                self.weights, self.means, self._cov, values, given
+            )
+        if not (np.isfinite(weights).all() and np.isfinite(means).all()):
+            raise ValueError(
+                "values lie so far from every component (beyond about 1e150 of "
+                "their scales) that the conditional is not representable."
+            )
+        squeeze = means.shape[-1] == 1
+        return self._from_cov(weights, means, cov, squeeze, self._change)
+
+    def _condition_args(self, values, dims):
+        """Check :meth:`condition`'s arguments; return the dims and (n, m) values."""
         D = self.n_outputs
         if D == 1:
             raise ValueError("condition needs a distribution of several targets.")
@@ -391,23 +412,7 @@ class MixtureBase:
                 f"values of shape {values.shape} does not broadcast to the rows "
                 f"({n}, {len(given)})."
             ) from None
-        if not np.isfinite(values).all():
-            raise ValueError("values must be finite.")
-        if not self._change.is_identity:  # Y_dims = values where T_dims = g(values)
-            if not self._change.inside(values).all():
-                raise ValueError("values must lie inside the support of the targets.")
-            values = self._change.forward(values)
-        with np.errstate(over="ignore", invalid="ignore"):
-            weights, means, cov = covariance.condition(
-                self.weights, self.means, self._cov, values, given
-            )
-        if not (np.isfinite(weights).all() and np.isfinite(means).all()):
-            raise ValueError(
-                "values lie so far from every component (beyond about 1e150 of "
-                "their scales) that the conditional is not representable."
-            )
-        squeeze = means.shape[-1] == 1
-        return self._from_cov(weights, means, cov, squeeze, self._change)
+        return given, values
 
     def rvs(self, size=None, random_state=None):
         """Draw samples from each row's mixture.

@@ -183,26 +183,7 @@ class DiscretisedMixture(MixtureDistribution):
             values have probability zero (to underflow) under every
             component of a row.
         """
-        D = self.n_outputs
-        if D == 1:
-            raise ValueError("condition needs a distribution of several targets.")
-        given, _ = self._dims(dims, "dims")
-        if not given or len(given) >= D:
-            raise ValueError(
-                f"dims must name between 1 and {D - 1} of the {D} targets; "
-                f"got {dims!r}."
-            )
-        values = np.asarray(values, dtype=np.float64)
-        n = len(self)
-        if values.ndim == 1 and len(given) == 1 and values.shape[0] == n:
-            values = values[:, None]
-        try:
-            values = np.broadcast_to(values, (n, len(given)))
-        except ValueError:
-            raise ValueError(
-                f"values of shape {values.shape} does not broadcast to the rows "
-                f"({n}, {len(given)})."
-            ) from None
+        given, values = self._condition_args(values, dims)
         if not discrete.is_integer(values).all():
             raise ValueError(
                 "values must be finite integers: integer targets take other "
@@ -217,7 +198,7 @@ class DiscretisedMixture(MixtureDistribution):
                 "values have probability zero (to underflow) under every "
                 "component of some row: the conditional is not representable."
             )
-        rest = [d for d in range(D) if d not in given]
+        rest = [d for d in range(self.n_outputs) if d not in given]
         return self._trusted(
             softmax(logc),
             self.means[..., rest],
