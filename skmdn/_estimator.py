@@ -24,7 +24,7 @@ from skmdn._head import COVARIANCE_TYPES, make_head
 from skmdn._mixture import covariance, outputs
 from skmdn._module import ModuleParamsMixin
 from skmdn._network import ACTIVATIONS
-from skmdn._preprocessing import Standardisation
+from skmdn._preprocessing import Standardisation, check_block_order
 from skmdn._target import TARGET_TYPES, Target
 from skmdn._training import History, TrainingConfig, fit_networks
 from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
@@ -520,7 +520,9 @@ class MDNRegressor(
         this data; later calls continue from the current state, update the
         running means and variances of the inputs and targets with the new
         rows (as ``StandardScaler.partial_fit``) and re-express the networks
-        in the new units.
+        in the new units. Blocks must be random samples of the data: a call
+        warns (:class:`~skmdn.exceptions.SortedBlocksWarning`) when its block
+        and the previous call's stand out from the rows seen before them.
         ``early_stopping`` does not apply: a stream has no held-out data, so
         every row given is trained on, and the input noise stays on (there is
         no validated noise-free phase; pass ``input_noise=0`` to later calls
@@ -584,6 +586,7 @@ class MDNRegressor(
             x_scaler = self._x_scaler.widened(X)
             y_scaler = self._y_scaler
             if incremental:
+                x_scaler = check_block_order(x_scaler, X, y_scaler, Y, sample_weight)
                 # running statistics: later chunks move the standardisation,
                 # and every network is re-expressed in the new units
                 if trunk.reexpresses_inputs:

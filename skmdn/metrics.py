@@ -12,6 +12,7 @@ import numpy as np
 from sklearn import get_config
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
+from skmdn._blockwise import blockwise_score, is_dask_array
 from skmdn._distribution import DiscretisedMixture, MixtureDistribution, check_targets
 from skmdn._unwrap import predict_dist
 
@@ -285,6 +286,20 @@ def _pit_shares(pit, edges, below=None):
     return shares
 
 
+def _called_as_metric(name, estimator):
+    """Return the error of a scorer called without targets (as a metric)."""
+    if hasattr(estimator, "fit"):
+        return TypeError(f"{name}(estimator, X, y_true) needs the targets y_true.")
+    return TypeError(
+        f"{name} was called as a metric, scorer(y_true, y_pred): it scores "
+        "predicted distributions, and needs the fitted estimator, "
+        f"{name}(estimator, X, y_true). dask-ml's Incremental.score and "
+        "ParallelPostFit.score call a callable 'scoring' so on Dask arrays, "
+        "with point predictions; call the scorer on the wrapper instead, "
+        f"{name}(incremental, dX, dy), which scores the blocks on the workers."
+    )
+
+
 class _DistributionScorer:
     """Score a fitted estimator's predictive distributions; greater is better.
 
@@ -293,7 +308,8 @@ class _DistributionScorer:
     routing: with ``sklearn.set_config(enable_metadata_routing=True)``, a
     scorer whose :meth:`set_score_request` asked for ``sample_weight``
     receives the weights routed by ``cross_validate(..., params=...)`` or a
-    search.
+    search. Dask arrays are scored block by block on the workers (see
+    ``compute``).
 
     Parameters
     ----------
@@ -306,6 +322,9 @@ class _DistributionScorer:
         Observed targets.
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights.
+    compute : bool, default=True
+        For Dask arrays: return the score (True) or a ``dask.delayed``
+        object of it (False).
     """
 
     def __init__(self, name, metric, sign, sample_weight_request=None):
@@ -315,8 +334,13 @@ class _DistributionScorer:
         self._sign = sign
         self._sample_weight_request = sample_weight_request
 
-    def __call__(self, estimator, X, y_true, sample_weight=None):
+    def __call__(self, estimator, X, y_true=None, sample_weight=None, *, compute=True):
         """Score ``estimator`` on ``X`` against ``y_true``.
+
+        When ``X``, ``y_true`` or ``sample_weight`` is a Dask array, each
+        block of rows is scored on the worker that holds it, the fitted
+        model entering the graph once, and the blocks' weighted means are
+        combined: the same mean over rows as for numpy data.
 
         Parameters
         ----------
@@ -324,18 +348,39 @@ class _DistributionScorer:
             Fitted estimator with a ``predict_dist`` method, or a Pipeline,
             search or wrapper (such as dask-ml's ``Incremental``) ending in
             one.
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or Dask array of shape (n_samples, n_features)
             Inputs.
-        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Observed targets.
-        sample_weight : array-like of shape (n_samples,), default=None
+        y_true : array-like or Dask array of shape (n_samples,) or \
+                (n_samples, n_outputs)
+            Observed targets; required (the default None only reports a
+            scorer called as a metric of point predictions).
+        sample_weight : array-like or Dask array of shape (n_samples,), \
+                default=None
             Row weights.
+        compute : bool, default=True
+            For Dask data, False returns a ``dask.delayed`` object of the
+            score instead of computing it; in-memory data are scored at once.
 
         Returns
         -------
-        float
+        float or dask.delayed.Delayed
             The score; greater is better.
+
+        Raises
+        ------
+        TypeError
+            If called as a metric, ``scorer(y_true, y_pred)``: dask-ml's
+            ``Incremental.score`` and ``ParallelPostFit.score`` do so with a
+            callable ``scoring`` on Dask arrays, and point predictions hold
+            no distribution to score.
         """
+        if y_true is None:
+            raise _called_as_metric(self._name, estimator)
+        if any(map(is_dask_array, (X, y_true, sample_weight))):
+            score = blockwise_score(
+                estimator, self._metric, X, y_true, sample_weight, compute
+            )
+            return self._sign * score
         dist = predict_dist(estimator, X)
         return self._sign * self._metric(y_true, dist, sample_weight=sample_weight)
 

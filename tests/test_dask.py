@@ -5,6 +5,7 @@ what it computes must equal the same computation in this process.
 """
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +15,8 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skmdn import MDNRegressor
-from skmdn.metrics import log_likelihood_scorer
+from skmdn.exceptions import SortedBlocksWarning
+from skmdn.metrics import log_likelihood_scorer, neg_crps_scorer
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -119,3 +121,78 @@ def test_incremental_fit_and_prediction_over_dask_arrays(client):
         lambda X: model.predict(X, return_std=True)[1], drop_axis=1, dtype=float
     )
     assert_allclose(std.compute(), local.predict(X, return_std=True)[1], rtol=1e-12)
+
+
+def _blocks(X, y, n_blocks, sort):
+    order = (
+        np.argsort(X[:, 0]) if sort else np.random.RandomState(0).permutation(len(X))
+    )
+    return [(X[rows], y[rows]) for rows in np.array_split(order, n_blocks)]
+
+
+@pytest.mark.parametrize("sort", [True, False])
+def test_sorted_blocks_warn_and_shuffled_ones_do_not(sort):
+    X, y = _data(n=1200, seed=2)
+    est = MDNRegressor(n_components=2, n_networks=1, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # two passes, as Incremental makes them
+            for X_block, y_block in _blocks(X, y, 6, sort):
+                est.partial_fit(X_block, y_block)
+    sorted_warnings = [w for w in caught if w.category is SortedBlocksWarning]
+    # sorted: at least from the third block of the first pass on (two
+    # successive blocks stand out)
+    assert len(sorted_warnings) >= (4 if sort else 0)
+    assert bool(sorted_warnings) is sort
+
+
+def test_sorted_blocks_fail_on_workers_that_make_the_warning_an_error(client):
+    X, y = _data(n=600, seed=3)
+    order = np.argsort(X[:, 0])
+    dX = da.from_array(X[order], chunks=(150, 2))
+    dy = da.from_array(y[order], chunks=150)
+    est = MDNRegressor(n_components=2, n_networks=1, random_state=0)
+    client.run(warnings.simplefilter, "error", SortedBlocksWarning)
+    try:
+        with pytest.raises(SortedBlocksWarning, match="look sorted"):
+            wrappers.Incremental(est, shuffle_blocks=True, random_state=0).fit(dX, dy)
+        # shuffled rows train without it
+        perm = np.random.RandomState(0).permutation(len(X))
+        shuffled = wrappers.Incremental(est, shuffle_blocks=True, random_state=0)
+        shuffled.fit(dX[perm], dy[perm])
+    finally:
+        client.run(warnings.filterwarnings, "default", category=SortedBlocksWarning)
+    assert shuffled.estimator_.n_iter_ == 4
+
+
+def test_scorers_score_dask_arrays_block_by_block(client):
+    X, y = _data(n=400, seed=4)
+    w = np.random.RandomState(4).uniform(0.5, 2, size=len(y))
+    dX = da.from_array(X, chunks=(100, 2))
+    dy = da.from_array(y, chunks=100)
+    dw = da.from_array(w, chunks=100)
+    incremental = wrappers.Incremental(
+        MDNRegressor(n_components=2, n_networks=1, random_state=0),
+        scoring=log_likelihood_scorer,
+    ).fit(dX, dy)
+    model = incremental.estimator_
+    for scorer in (log_likelihood_scorer, neg_crps_scorer):
+        # targets in other blocks than X's are aligned to them
+        assert_allclose(
+            scorer(incremental, dX, dy.rechunk(150)), scorer(model, X, y), rtol=1e-12
+        )
+        assert_allclose(
+            scorer(incremental, dX, dy, sample_weight=dw),
+            scorer(model, X, y, sample_weight=w),
+            rtol=1e-12,
+        )
+    lazy = log_likelihood_scorer(incremental, dX, dy, compute=False)
+    with distributed.get_task_stream(client) as stream:
+        value = lazy.compute()
+    assert stream.data  # the blocks were scored on the workers
+    assert_allclose(value, log_likelihood_scorer(model, X, y), rtol=1e-12)
+    # in-memory data through the wrapper's score; Dask arrays through it
+    # reach the scorer as a metric of point predictions (dask-ml's make_scorer)
+    assert incremental.score(X, y) == log_likelihood_scorer(model, X, y)
+    with pytest.raises(TypeError, match="called as a metric"):
+        incremental.score(dX, dy)
