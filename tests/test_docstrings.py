@@ -8,6 +8,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import skmdn  # noqa: E402
 import skmdn.datasets  # noqa: E402
+import skmdn.exceptions  # noqa: E402
 import skmdn.interop  # noqa: E402
 import skmdn.metrics  # noqa: E402
 import skmdn.plotting  # noqa: E402
@@ -18,7 +19,14 @@ IGNORED = {"ES01", "EX01", "SA01", "GL08", "RT02"}
 
 
 def _public_objects():
-    modules = (skmdn, skmdn.datasets, skmdn.interop, skmdn.metrics, skmdn.plotting)
+    modules = (
+        skmdn,
+        skmdn.datasets,
+        skmdn.exceptions,
+        skmdn.interop,
+        skmdn.metrics,
+        skmdn.plotting,
+    )
     for module in modules:
         for name in module.__all__:
             if name.startswith("__"):
