@@ -11,6 +11,9 @@ from skmdn._target import Target
 
 FAST = {"hidden_layer_sizes": (16,), "n_components": 3, "max_iter": 30}
 
+# the FAST fits stop at max_iter on purpose
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _positive(n, seed):
     rng = np.random.RandomState(seed)
