@@ -499,7 +499,10 @@ def test_non_sensical_calls_raise():
         one.stats("x")
     too_wide = _dist([[1.0]], [[0.0]], [[1e9]])
     with pytest.raises(ValueError, match="too wide"):
-        too_wide.mean()
+        too_wide.moment(3)
+    # the mean and variance need no sum over the spread (Sheppard)
+    assert too_wide.mean()[0] == 0.0
+    assert too_wide.var()[0] == pytest.approx(1e18, rel=1e-15)
     assert np.isfinite(too_wide.logpmf([0.0])).all()  # the pmf itself is fine
 
 
@@ -523,3 +526,27 @@ def test_skpro_refuses_a_discretised_mixture():
 
     with pytest.raises(TypeError, match="DiscretisedMixture"):
         SkproMixture.from_mixture(_dist([[1.0]], [[0.0]], [[1.0]]))
+
+
+@pytest.mark.parametrize("scale", [0.05, 0.7, 2.9, 3.0, 4.0, 40.0])
+def test_mean_and_variance_without_the_sums_match_the_sums(scale):
+    # Sheppard's moments from a scale of 3 on, sums below: both exact
+    rng = np.random.RandomState(0)
+    w = rng.dirichlet(np.ones(3), size=4)
+    mu = rng.normal(scale=20, size=(4, 3, 1)) + 1e6
+    s = np.full((4, 3, 1), scale) * rng.uniform(0.8, 1.25, size=(4, 3, 1))
+    dist = DiscretisedMixture(w, mu, s)
+    k = np.arange(np.floor(mu.min() - 12 * s.max()), np.ceil(mu.max() + 12 * s.max()))
+    for i in range(4):
+        p = sum(
+            w[i, j]
+            * (
+                stats.norm.cdf(k + 0.5, mu[i, j, 0], s[i, j, 0])
+                - stats.norm.cdf(k - 0.5, mu[i, j, 0], s[i, j, 0])
+            )
+            for j in range(3)
+        )
+        mean = (p * (k - 1e6)).sum() + 1e6
+        var = (p * (k - mean) ** 2).sum()
+        assert dist.mean()[i, 0] == pytest.approx(mean, rel=1e-13, abs=1e-9)
+        assert dist.var()[i, 0] == pytest.approx(var, rel=1e-9)
