@@ -420,7 +420,7 @@ class MDNRegressor(
         "target_noise": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "target_type": [StrOptions(set(TARGET_TYPES))],
-        "target_bounds": [tuple, list, None],
+        "target_bounds": ["array-like", None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [*DEVICE_TYPES],

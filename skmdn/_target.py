@@ -31,6 +31,8 @@ TARGET_TYPES = ("continuous", "integer")
 def _bound(value, name):
     if value is None:
         return None
+    if isinstance(value, np.generic):
+        value = value.item()
     if not isinstance(value, Real) or isinstance(value, bool) or np.isnan(value):
         raise ValueError(f"target_bounds: the {name} bound must be a number or None.")
     return None if np.isinf(value) else float(value)
@@ -48,7 +50,13 @@ def check_bounds(target_bounds):
     if isinstance(target_bounds, str) or len(target_bounds) != 2:
         raise ValueError(
             "target_bounds must be None or a pair (lower, upper), each a number "
-            f"or None; got {target_bounds!r}."
+            "or None, one pair for every target; got "
+            f"{target_bounds!r}."
+        )
+    if np.ndim(target_bounds[0]) or np.ndim(target_bounds[1]):
+        raise ValueError(
+            "target_bounds is one pair (lower, upper) for every target; bounds "
+            f"of each target are not supported yet. Got {target_bounds!r}."
         )
     lower, upper = _bound(target_bounds[0], "lower"), _bound(target_bounds[1], "upper")
     if lower is not None and upper is not None and not lower < upper:

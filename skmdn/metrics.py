@@ -91,12 +91,14 @@ def log_likelihood(y_true, y_dist, *, sample_weight=None):
 
 
 def crps(y_true, y_dist, *, sample_weight=None, multioutput="uniform_average"):
-    """Compute the continuous ranked probability score of Gaussian mixtures, exactly.
+    """Compute the continuous ranked probability score of a distribution, exactly.
 
     ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with ``X, X'`` independent draws
     from ``F``; for a Gaussian mixture both terms are exact sums over
-    components and pairs of components. For several targets it is computed
-    per target marginal.
+    components and pairs of components; for a bounded target's distribution
+    it is computed by quadrature on its scale, and for a
+    :class:`~skmdn.DiscretisedMixture` it is the exact CRPS of its step cdf.
+    For several targets it is computed per target marginal.
 
     Parameters
     ----------

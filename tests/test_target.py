@@ -345,3 +345,11 @@ def test_models_of_shaped_targets_save_with_trusted_types_only(params, tmp_path)
     np.testing.assert_array_equal(
         again.log_prob(X[:5], y[:5]), est.log_prob(X[:5], y[:5])
     )
+
+
+def test_bounds_as_an_array_and_per_target_bounds():
+    assert Target.from_params(
+        "continuous", np.array([0.0, np.inf]), "diagonal"
+    ) == Target(lower=0.0)
+    with pytest.raises(ValueError, match="one pair"):
+        Target.from_params("continuous", [(0, None), (0, None)], "diagonal")
