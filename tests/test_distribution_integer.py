@@ -550,3 +550,10 @@ def test_mean_and_variance_without_the_sums_match_the_sums(scale):
         var = (p * (k - mean) ** 2).sum()
         assert dist.mean()[i, 0] == pytest.approx(mean, rel=1e-13, abs=1e-9)
         assert dist.var()[i, 0] == pytest.approx(var, rel=1e-9)
+
+
+def test_quantiles_of_zero_are_plain_zeros():
+    dist = _dist([[1.0]], [[-0.2]], [[0.3]])
+    q = np.concatenate([dist.ppf([0.5]), dist.isf([0.5]), *dist.interval(0.5)])
+    assert np.all(q == 0.0)
+    assert not np.signbit(q).any()

@@ -448,7 +448,7 @@ class DiscretisedMixture(MixtureDistribution):
             flat = out[:, :, d].reshape(-1)
             flat[keep] = discrete.smallest_integer(pred, k0)
             out[:, :, d] = flat.reshape(n, m)
-        return out
+        return out + 0.0  # integers: no -0.0 from a ceiling of (-1, 0)
 
     def _quantiles(self, q):
         if np.isnan(q).any() or ((q < 0) | (q > 1)).any():
