@@ -24,10 +24,8 @@ Everything is seeded (split ``i`` and synthetic seed ``i`` use
 """
 
 import argparse
-import ast
 import hashlib
 import json
-import math
 import multiprocessing
 import platform
 import subprocess
@@ -42,7 +40,7 @@ import sklearn
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
-from uci import PUBLISHED_NLL, UCI_DATASETS, best_published, load_uci
+from uci import PUBLISHED_NLL, UCI_DATASETS, best_published, load_uci, parse_param
 
 import skmdn
 from skmdn import MDNRegressor
@@ -70,19 +68,6 @@ TEST_SEED_OFFSET = 10_000
 
 FULL = {"n_train": 10_000, "n_test": 100_000, "seeds": 3, "splits": None}
 QUICK = {"n_train": 2_000, "n_test": 20_000, "seeds": 1, "splits": 3}
-
-
-def parse_param(text):
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    value = value.strip()
-    if value in {"inf", "np.inf", "numpy.inf"}:
-        return key.strip(), math.inf
-    try:
-        return key.strip(), ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key.strip(), value
 
 
 def build_parser():

@@ -66,10 +66,8 @@ on one thread, one fit at a time.
 """
 
 import argparse
-import ast
 import datetime
 import json
-import math
 import os
 import platform
 import sys
@@ -84,7 +82,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from uci import UCI_DATASETS, best_published, load_uci
+from uci import UCI_DATASETS, best_published, load_uci, parse_param
 
 SYNTHETIC = ("bimodal",)
 ALL_SETS = (*UCI_DATASETS, *SYNTHETIC)
@@ -118,19 +116,6 @@ METRICS = (
     "width90",
     "fit_seconds",
 )
-
-
-def parse_param(text):
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    value = value.strip()
-    if value in {"inf", "np.inf", "numpy.inf"}:
-        return key.strip(), math.inf
-    try:
-        return key.strip(), ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key.strip(), value
 
 
 def build_parser():

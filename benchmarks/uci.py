@@ -6,6 +6,9 @@ explicitly. Layout per data set (see the folder's README.md): ``data.txt``,
 ``index_test_<i>.txt`` and ``n_splits.txt``.
 """
 
+import argparse
+import ast
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +95,17 @@ def load_uci(uci_dir, name):
             raise ValueError(f"{name} split {i}: train and test rows overlap.")
         splits.append((train, test))
     return UCIDataset(name, data[:, features], data[:, target], splits)
+
+
+def parse_param(text):
+    """``key=value`` of a command line as ``(key, value)``, the value a literal."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    value = value.strip()
+    if value in {"inf", "np.inf", "numpy.inf"}:
+        return key.strip(), math.inf
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value

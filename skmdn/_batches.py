@@ -36,6 +36,7 @@ class TrainingData:
     # training rows (M,), and the log-Jacobian of each validation row
     train_jacobian: np.ndarray | float = 0.0
     val_jacobian: list | None = None
+    val_jacobian_mean: np.ndarray | None = None
 
     @classmethod
     def from_numpy(cls, X, Y, w, train_rows, val_rows, device, log_jacobian=None):
@@ -63,11 +64,16 @@ class TrainingData:
                 (tensor(X[r]), tensor(Y[r]), tensor(w[r])) for r in val_rows
             ]
         if log_jacobian is not None:
-            data.train_jacobian = np.array(
-                [np.average(log_jacobian[r], weights=w[r]) for r in train_rows]
-            )
+
+            def means(rows):
+                return np.array(
+                    [np.average(log_jacobian[r], weights=w[r]) for r in rows]
+                )
+
+            data.train_jacobian = means(train_rows)
             if val_rows is not None:
                 data.val_jacobian = [log_jacobian[r] for r in val_rows]
+                data.val_jacobian_mean = means(val_rows)
         return data
 
     def validation_jacobian(self, m, mean=False):
@@ -77,10 +83,7 @@ class TrainingData:
         """
         if self.val_jacobian is None:
             return 0.0
-        if not mean:
-            return self.val_jacobian[m]
-        w = self.validation[m][2].double().cpu().numpy()
-        return float(np.average(self.val_jacobian[m], weights=w))
+        return float(self.val_jacobian_mean[m]) if mean else self.val_jacobian[m]
 
 
 class EpochBatches:

@@ -540,13 +540,25 @@ def log_cell_prob(loc, scale, y, half):
     -------
     Tensor of shape (..., K)
     """
-    r = y.unsqueeze(-2) - loc
-    upper = r > 0  # the cell's centre lies above the mean: reflect it
-    a = (torch.where(upper, -r, r) - half) / scale
-    b = (torch.where(upper, -r, r) + half) / scale
+    _, _, _, log_cell = _cell_terms(y.unsqueeze(-2) - loc, scale.reciprocal(), half)
+    return log_cell.sum(-1)
+
+
+def _cell_terms(r, inv, half):
+    """Return ``upper, a, b, log P`` of cells at residuals ``r = y - mu``.
+
+    ``inv`` is ``1 / sigma`` and ``half`` the half width, broadcasting
+    with ``r``. A cell whose centre lies above the mean (``upper``) is
+    reflected through it, so that ``a < b`` are on the lower side, where
+    ``log_ndtr`` keeps its precision.
+    """
+    upper = r > 0
+    r = torch.where(upper, -r, r)
+    a, b = (r - half) * inv, (r + half) * inv
     log_b = torch.special.log_ndtr(b)
-    d = (torch.special.log_ndtr(a) - log_b).clamp(max=-1e-300)
-    return (log_b + _log1mexp(d)).sum(-1)
+    tiny = torch.finfo(r.dtype).tiny
+    d = (torch.special.log_ndtr(a) - log_b).clamp_(max=-tiny)
+    return upper, a, b, log_b + _log1mexp(d)
 
 
 @dataclass(frozen=True)
@@ -603,15 +615,8 @@ class DiscretisedHead:
         raw = out_t[..., K + KD :, :].view(*lead, K, -1, n)  # (K, D or 1, n)
         half = torch.as_tensor(self.half, dtype=out_t.dtype, device=out_t.device)
         half = half.view(D, 1)
-        r = y_t.unsqueeze(-3) - loc
-        upper = r > 0  # reflect the cells above the mean, as log_cell_prob
-        r = torch.where(upper, -r, r)
         inv = torch.nn.functional.softplus(raw).add_(base.min_scale).reciprocal_()
-        a, b = (r - half) * inv, (r + half) * inv
-        log_b = torch.special.log_ndtr(b)
-        tiny = torch.finfo(out_t.dtype).tiny
-        d = (torch.special.log_ndtr(a) - log_b).clamp_(max=-tiny)
-        log_cell = log_b + _log1mexp(d)
+        upper, a, b, log_cell = _cell_terms(y_t.unsqueeze(-3) - loc, inv, half)
         grad_t = torch.empty_like(out_t)
         # the mixture's part is the density's, with log P_k for log N_k
         loss, g = _nll_and_logit_grad(
