@@ -60,6 +60,14 @@ MAX_PATIENCE = 200
 # streams; blocks sorted by a continuous column warn in 95-100% of the
 # streams within their first pass.
 SORTED_BLOCK_Z = 8.0
+# Rows per block where a fit passes over all its data in numpy (the split
+# keys, the standardised copy): memory beyond the data stays O(block).
+BLOCK_ROWS = 65_536
+
+
+def row_blocks(n):
+    """``(start, stop)`` of the blocks of ``BLOCK_ROWS`` rows of ``n`` rows."""
+    return [(a, min(a + BLOCK_ROWS, n)) for a in range(0, n, BLOCK_ROWS)]
 
 
 def _is_constant(var, mean, n_rows):
@@ -255,9 +263,16 @@ class Standardisation:
         return np.clip(A, self.lower, self.upper).astype(A.dtype, copy=False)
 
     def transform(self, A, dtype):
-        """Return ``(A - location) / scale``, computed in float64, in ``dtype``."""
-        A = np.asarray(A, dtype=np.float64)
-        return ((A - self.location) / self.scale).astype(dtype, copy=False)
+        """Return ``(A - location) / scale``, computed in float64, in ``dtype``.
+
+        A block of rows at a time: no float64 temporary of the whole data.
+        """
+        A = np.asarray(A)
+        out = np.empty(A.shape, dtype=dtype)
+        for a, b in row_blocks(len(A)):
+            block = np.asarray(A[a:b], dtype=np.float64)
+            out[a:b] = (block - self.location) / self.scale
+        return out
 
 
 def init_components(Y, w, n_components, rng, min_scale):
@@ -346,25 +361,54 @@ def row_hashes(A, seed):
     return h
 
 
-def split_keys(X, Y, w):
-    """Return the values that :func:`validation_split` hashes (once per fit).
+class SplitKeys:
+    """The values that :func:`validation_split` hashes, a block of rows at a time.
 
     The rows of ``[X | Y]``, standardised with weighted statistics and
     rounded to 9 decimals, so that the split does not depend on the units of
-    the data; one array of shape (n, n_features + D), built in place.
+    the data. Built once per fit; the keys are computed in blocks of
+    ``BLOCK_ROWS`` rows when hashed, never all at once (at a million rows
+    they were a copy of the data the size of the data).
     """
-    A = np.hstack([X, Y]).astype(np.float64, copy=False)
-    mean, std = weighted_mean_std(A, w)
-    A -= mean
-    A /= std
-    return np.round(A, 9, out=A)
+
+    def __init__(self, X, Y, w):
+        self.X, self.Y = X, Y
+        w = np.asarray(w, dtype=np.float64)
+        total = w.sum()
+        mean = sum(self._raw(a, b).T @ w[a:b] for a, b in row_blocks(len(w))) / total
+        var = (
+            sum(
+                ((self._raw(a, b) - mean) ** 2).T @ w[a:b]
+                for a, b in row_blocks(len(w))
+            )
+            / total
+        )
+        self.mean, self.std = mean, _scale(mean, var, np.count_nonzero(w))
+
+    def __len__(self):
+        return len(self.X)
+
+    def _raw(self, a, b):
+        return np.hstack([self.X[a:b], self.Y[a:b]]).astype(np.float64, copy=False)
+
+    def block(self, a, b):
+        """Return the keys of rows ``a`` to ``b``, (b - a, n_features + D) float64."""
+        A = self._raw(a, b)
+        A -= self.mean
+        A /= self.std
+        return np.round(A, 9, out=A)
+
+    def hashes(self, seed):
+        """:func:`row_hashes` of every row's keys, (n,) uint64."""
+        blocks = row_blocks(len(self)) or [(0, 0)]
+        return np.concatenate([row_hashes(self.block(a, b), seed) for a, b in blocks])
 
 
 def validation_split(keys, w, fraction, seed):
     """Hold out about ``fraction`` of the total sample weight for validation.
 
     Rows go to the validation set in the order of a seeded hash of their
-    ``keys`` (:func:`split_keys`), whole groups of identical rows at a time,
+    ``keys`` (:class:`SplitKeys`), whole groups of identical rows at a time,
     until the held-out weight reaches ``fraction`` of the total. Identical
     rows therefore do not straddle the split, and an integer weight acts
     exactly as that many repeated rows, except in a group of at least
@@ -384,11 +428,13 @@ def validation_split(keys, w, fraction, seed):
     -------
     train_idx, val_idx : ndarray of int
     """
-    h = row_hashes(keys, seed)
+    h = keys.hashes(seed)
     order = np.argsort(h, kind="stable")
-    h_sorted = h[order]
+    h = h[order]  # sorted; the (n,) temporaries are let go as soon as done
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    group_hash = h[starts]
+    del h
     w_sorted = np.asarray(w, dtype=np.float64)[order]
-    starts = np.flatnonzero(np.r_[True, h_sorted[1:] != h_sorted[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
     group_w = np.add.reduceat(w_sorted, starts)
     # a group large enough to lend the fraction of its rows does so: whole
@@ -400,6 +446,7 @@ def validation_split(keys, w, fraction, seed):
     small_w = np.where(large, 0.0, group_w)
     before = np.cumsum(small_w) - small_w
     val_group = ~large & (before < fraction * small_w.sum())
+    del small_w, before
     in_val = np.repeat(val_group, sizes)
     if large.any():
         # within a large group, its first rows up to the fraction of its weight
@@ -407,7 +454,7 @@ def validation_split(keys, w, fraction, seed):
         earlier = np.cumsum(w_sorted) - w_sorted - group_start
         share = np.repeat(np.where(large, fraction * group_w, 0.0), sizes)
         if discrete:  # rows of the share and one more at random, in weight
-            u = (h_sorted[starts] >> np.uint64(11)) * 2.0**-53
+            u = (group_hash >> np.uint64(11)) * 2.0**-53
             earlier += np.repeat(1.0 - u, sizes) * w_sorted
             in_val |= earlier <= share
         else:

@@ -10,14 +10,14 @@ from skmdn._preprocessing import (
     input_noise_level,
     resolve_batch_size,
     resolve_patience,
-    split_keys,
+    SplitKeys,
     target_noise_levels,
     validation_split,
 )
 
 
 def _split(X, Y, w, fraction, seed):
-    return validation_split(split_keys(X, Y, w), w, fraction, seed)
+    return validation_split(SplitKeys(X, Y, w), w, fraction, seed)
 
 
 def test_validation_split_keeps_identical_rows_together_and_weights_count():
@@ -41,21 +41,22 @@ def test_split_keys_do_not_depend_on_the_units_and_leave_the_data_alone():
     Y = rng.normal(size=(200, 1))
     w = rng.uniform(0.5, 2.0, size=200)
     X_copy = X.copy()
-    keys = split_keys(X, Y, w)
-    assert keys.shape == (200, 4)
+    keys = SplitKeys(X, Y, w)
+    assert keys.block(0, 200).shape == (200, 4)
     assert np.array_equal(X, X_copy)
     # -0.0 and 0.0 hash alike; an affine change of units splits alike
     moved = _split(X * [10.0, 1e-3, 2.0] + 5.0, Y * 100.0, w, 0.1, seed=7)
     for a, b in zip(_split(X, Y, w, 0.1, seed=7), moved, strict=True):
         assert np.array_equal(a, b)
     # float32 data is keyed in float64
-    assert split_keys(X.astype(np.float32), Y.astype(np.float32), w).dtype == np.float64
+    keys32 = SplitKeys(X.astype(np.float32), Y.astype(np.float32), w)
+    assert keys32.block(0, 200).dtype == np.float64
 
 
 def test_different_seeds_give_different_splits_of_the_same_keys():
     rng = np.random.RandomState(2)
     X, Y, w = rng.normal(size=(300, 2)), rng.normal(size=(300, 1)), np.ones(300)
-    keys = split_keys(X, Y, w)
+    keys = SplitKeys(X, Y, w)
     a = validation_split(keys, w, 0.1, seed=1)[1]
     b = validation_split(keys, w, 0.1, seed=2)[1]
     assert len(a) == len(b) == 30
@@ -161,3 +162,26 @@ def test_weighted_cells_lend_their_share_of_weight():
     assert len(train)
     assert len(val)
     assert w[val].sum() / w.sum() == pytest.approx(0.25, abs=2 / w.sum())
+
+
+def test_keys_and_the_standardised_copy_are_the_same_in_blocks(monkeypatch):
+    # the keys and Standardisation.transform pass over the data a block of
+    # rows at a time (memory O(block)); the block size must not change them
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(1000, 3)) * [1.0, 50.0, 1e-3]
+    Y = rng.exponential(size=(1000, 1))
+    w = rng.uniform(0.5, 2.0, size=1000)
+    whole = SplitKeys(X, Y, w)
+    scaler = skmdn._preprocessing.Standardisation.from_data(X, w)
+    monkeypatch.setattr(skmdn._preprocessing, "BLOCK_ROWS", 7)
+    blocked = SplitKeys(X, Y, w)
+    np.testing.assert_allclose(blocked.mean, whole.mean, rtol=1e-14)
+    np.testing.assert_allclose(blocked.std, whole.std, rtol=1e-14)
+    keys = np.vstack([blocked.block(a, min(a + 7, 1000)) for a in range(0, 1000, 7)])
+    np.testing.assert_array_equal(keys, whole.block(0, 1000))
+    np.testing.assert_array_equal(blocked.hashes(5), whole.hashes(5))
+    expected = (X - scaler.location) / scaler.scale
+    np.testing.assert_array_equal(scaler.transform(X, np.float64), expected)
+    np.testing.assert_array_equal(
+        scaler.transform(X, np.float32), expected.astype(np.float32)
+    )
