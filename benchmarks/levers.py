@@ -9,6 +9,13 @@ set, fitted with ``target_type='integer'``, the NLL of the integer ratings),
 ΔCRPS (``skmdn.metrics.crps`` of ``predict_dist``), ΔRMSE (of ``predict``)
 and the mean ratio of fit seconds. Negative differences are improvements.
 
+Two keys are not ``MDNRegressor``'s: ``splines`` (a number of knots) puts
+scikit-learn's ``SplineTransformer(n_knots=splines, degree=1,
+knots=spline_knots)`` in front of the estimator in a ``Pipeline``, a
+piecewise-linear encoding of every feature (Gorishniy et al. 2022, "On
+Embeddings for Numerical Features in Tabular Deep Learning");
+``spline_knots`` is 'quantile' (the default) or 'uniform'.
+
 Levers are named (see ``LEVERS``), named levers joined by ``+``
 (``relu+alpha_1e-3``), or written ad hoc as ``key=value`` pairs joined by
 ``;`` with values parsed by ``ast.literal_eval``, e.g.
@@ -56,6 +63,10 @@ LEVERS = {
     "lr_1e-3": {"learning_rate_init": 1e-3},
     "k5": {"n_components": 5},
     "adaptive": {"learning_rate": "adaptive"},
+    "splines5": {"splines": 5},
+    "splines9": {"splines": 9},
+    "splines5u": {"splines": 5, "spline_knots": "uniform"},
+    "splines9u": {"splines": 9, "spline_knots": "uniform"},
 }
 
 
@@ -89,11 +100,19 @@ def parse_splits(text):
 def fit_score(params, seed, X, y, X_test, y_test):
     import torch
 
-    from skmdn import MDNRegressor
+    from skmdn import MDNRegressor, interop
     from skmdn.metrics import crps
 
     torch.set_num_threads(1)
+    params = dict(params)
+    knots, where = params.pop("splines", None), params.pop("spline_knots", "quantile")
     est = MDNRegressor(**{"n_jobs": 1, "random_state": seed, **params})
+    if knots is not None:
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import SplineTransformer
+
+        encoder = SplineTransformer(n_knots=knots, degree=1, knots=where)
+        est = make_pipeline(encoder, est)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -101,8 +120,8 @@ def fit_score(params, seed, X, y, X_test, y_test):
     seconds = time.perf_counter() - start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nll = float(-np.mean(est.log_prob(X_test, y_test)))
-        score = float(crps(y_test, est.predict_dist(X_test)))
+        nll = float(-np.mean(interop.log_prob(est, X_test, y_test)))
+        score = float(crps(y_test, interop.predict_dist(est, X_test)))
         rmse = float(np.sqrt(np.mean((est.predict(X_test).ravel() - y_test) ** 2)))
     return {"nll": nll, "crps": score, "rmse": rmse, "seconds": seconds}
 
