@@ -1,14 +1,24 @@
-"""A stream through dask-ml's Incremental: sorted blocks against shuffled ones.
+"""A stream through dask-ml's Incremental: shuffled, sorted and re-shuffled blocks.
 
 Run: ``python benchmarks/dask_stream.py stream [--rows 2000000] [--block 100000]
-[--passes 5]`` starts a LocalCluster of two single-threaded workers, builds
-the data on the workers (no array travels in a graph) once with blocks that
-are slices of ``x0`` (sorted by it) and once with the same generator shuffled
-across blocks by ``dask.dataframe``'s shuffle on a random key, trains
-``Incremental(MDNRegressor)`` on each for ``--passes`` passes, and prints the
-held-out log-likelihood (scored block by block on the workers), the wall time
-and the peak memory of each worker. Add ``--rng-on-client`` to see the "large
-graph" warning of data built with ``da.from_array`` from a numpy array.
+[--passes 5] [--orders shuffled recipe sorted] [--sorted-passes N] [--group 10]``
+starts a LocalCluster of two single-threaded workers and builds the data on
+the workers, block by block when they are needed (no array travels in a
+graph, nothing is persisted): ``shuffled``, blocks that are random samples;
+``sorted``, blocks that are slices of ``x0``; ``recipe``, the sorted blocks
+through the shuffle recipe of docs/dask.rst (a random key, ``dask.dataframe``'s
+shuffle, Parquet in a temporary directory, read back as arrays). For each it
+trains ``Incremental(MDNRegressor)`` for ``--passes`` passes (``sorted`` for
+``--sorted-passes``), each pass a new permutation of the blocks, ``--group``
+blocks per ``partial_fit`` call (0: all of them in one call; several values
+train once with each), and prints the
+held-out log-likelihood after each pass (200,000 new rows, scored block by
+block on the workers), the times, the SortedBlocksWarnings raised on the
+workers, the "large graph" warnings, each worker's peak resident memory (the
+workers are restarted before each order, and after the recipe's shuffle) and
+the most data (task results) it held while training.
+``--orders from_array`` builds the data in the client and wraps it in
+``da.from_array``, to see the "large graph" warning.
 
 ``python benchmarks/dask_stream.py rates`` measures the rule of
 :class:`skmdn.exceptions.SortedBlocksWarning` without a cluster: the share of
@@ -17,6 +27,7 @@ sorted blocks that do (detection), for several thresholds and column laws.
 """
 
 import argparse
+import itertools
 import logging
 import time
 import warnings
@@ -84,6 +95,8 @@ def rates(thresholds=(4, 5, 6, 8, 10, 15)):
 
 # ------------------------------------------------------------------ stream
 
+ORDERS = ("shuffled", "recipe", "sorted", "from_array")
+
 
 def _make(da, rows, block, seed, sort):
     """Inputs (rows, 4) and targets, built lazily on the workers."""
@@ -100,14 +113,30 @@ def _make(da, rows, block, seed, sort):
     return X, y
 
 
-def _shuffle_rows(da, dd, X, y, block, seed):
-    """Shuffle rows across blocks: dask.dataframe's shuffle on a random key."""
-    key = da.random.default_rng(seed).random(X.shape[0], chunks=X.chunks[0])
-    A = da.concatenate([X, y[:, None], key[:, None]], axis=1)
-    frame = dd.from_dask_array(A, columns=["x0", "x1", "x2", "x3", "y", "key"])
-    frame = frame.shuffle("key", npartitions=X.numblocks[0])
-    A = frame.to_dask_array(lengths=True)
-    return A[:, :4], A[:, 4]
+def _random_key(part, partition_info=None):
+    """The docs' random key (docs/dask.rst), seeded by the partition's number."""
+    import pandas as pd
+
+    rng = np.random.default_rng([0, partition_info["number"]])
+    return pd.Series(rng.random(len(part)), index=part.index)
+
+
+def _recipe(dd, frame, path):
+    """The docs' shuffle recipe: a random key, Dask's shuffle, Parquet, arrays."""
+    frame["key"] = frame.map_partitions(_random_key, meta=("key", "f8"))
+    frame = frame.shuffle("key", npartitions=frame.npartitions)
+    frame.drop(columns="key").to_parquet(path)
+
+    # the whole frame, then its columns: read_parquet of some columns fuses
+    # partitions, and to_dask_array(lengths=True) of them fails (dask 2026.8)
+    A = dd.read_parquet(path).to_dask_array(lengths=True)
+    return A[:, :-1], A[:, -1]  # one block of columns; y is the last column
+
+
+def _rss_mib():
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def _peak_rss_mib():
@@ -116,16 +145,97 @@ def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def stream(rows, block, passes, rng_on_client):
-    """Train on sorted and on shuffled blocks; print scores, times, memory."""
+def _count_sorted_warnings(dask_worker):
+    """Count, without printing, the SortedBlocksWarnings raised on a worker."""
+    from skmdn.exceptions import SortedBlocksWarning
+
+    counts = dask_worker._skmdn_sorted_warnings = [0]
+    show = warnings.showwarning
+
+    def counting(message, category, *args, **kwargs):
+        if issubclass(category, SortedBlocksWarning):
+            counts[0] += 1
+        else:
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = counting
+    warnings.simplefilter("always", SortedBlocksWarning)
+
+
+def _sorted_warnings(dask_worker):
+    return dask_worker._skmdn_sorted_warnings[0]
+
+
+def _held_mib(dask_worker):
+    """The data a worker holds (task results, the persisted held-out rows)."""
+    return dask_worker.state.nbytes / 2**20
+
+
+class _Held:
+    """The most data each worker held, sampled twice a second in a thread."""
+
+    def __init__(self, client):
+        import threading
+
+        self.client, self.most, self.done = client, {}, threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        while not self.done.wait(0.5):
+            for worker, mib in self.client.run(_held_mib).items():
+                self.most[worker] = max(self.most.get(worker, 0), mib)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def __str__(self):
+        return str(sorted(round(v) for v in self.most.values()))
+
+
+def _fresh_workers(client):
+    """Restart the worker processes: their peak memory starts again."""
+    client.restart()
+    client.run(_count_sorted_warnings)
+
+
+def _data(order, rows, block, tmp):
+    """The training arrays of one order, and the time taken to prepare them."""
     import dask
     import dask.array as da
     import dask.dataframe as dd
+
+    if order == "from_array":  # the data in the graph, as da.from_array of numpy
+        X, y = (np.asarray(a) for a in dask.compute(*_make(da, rows, block, 0, False)))
+        return da.from_array(X, chunks=(block, 4)), da.from_array(y, chunks=block)
+    X, y = _make(da, rows, block, 0, sort=order != "shuffled")
+    if order == "recipe":  # the sorted blocks through the docs' recipe
+        A = da.concatenate([X, y[:, None]], axis=1)
+        frame = dd.from_dask_array(A, columns=["x0", "x1", "x2", "x3", "y"])
+        X, y = _recipe(dd, frame, f"{tmp}/shuffled")
+    return X, y  # lazy: each block is built (or read) on a worker when needed
+
+
+def _train(est, X, y, group, rng):
+    """One pass: a permutation of the blocks, ``group`` blocks per partial_fit."""
+    order = rng.permutation(X.numblocks[0])
+    calls = 1 if group <= 0 else -(-len(order) // group)
+    for part in np.array_split(order, calls):
+        est.partial_fit(X.blocks[part], y.blocks[part])
+
+
+def stream(rows, block, passes, orders, groups, sorted_passes, tmp):
+    """Train on each order of blocks; print scores, times, memory and warnings."""
+    import dask
+    import dask.array as da
     import distributed
     from dask_ml.wrappers import Incremental
 
     from skmdn import MDNRegressor
-    from skmdn.exceptions import SortedBlocksWarning
     from skmdn.metrics import log_likelihood_scorer
 
     cluster = distributed.LocalCluster(
@@ -133,76 +243,104 @@ def stream(rows, block, passes, rng_on_client):
         threads_per_worker=1,
         host="127.0.0.1",
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # not the restarts' heartbeat errors
     )
     client = distributed.Client(cluster)
     print(
         "workers import", set(client.run(lambda: __import__("skmdn").__file__).values())
     )
-    # the warning raised on a worker fails the task and reaches the client
-    client.run(warnings.simplefilter, "ignore", SortedBlocksWarning)
-    X_val, y_val = dask.persist(*_make(da, 200_000, block, 99, sort=False))
-    # the log-likelihood of the true conditional density, on the same rows
-    sigma = 0.1 + 0.3 * (X_val[:, 0] > 0)
-    z = (y_val - da.sin(3 * X_val[:, 0]) - X_val[:, 1]) / sigma
-    oracle = float((-0.5 * np.log(2 * np.pi) - da.log(sigma) - 0.5 * z**2).mean())
-    print(f"held-out log-likelihood of the true density: {oracle:.3f}")
+    print(f"rows={rows} block={block}")
     results = {}
-    for order in ("from_array",) if rng_on_client else ("sorted", "shuffled"):
-        start = time.perf_counter()
-        if rng_on_client:  # the data in the graph, as da.from_array of numpy
-            X, y = (
-                np.asarray(a) for a in dask.compute(*_make(da, rows, block, 0, False))
-            )
-            X = da.from_array(X, chunks=(block, 4))
-            y = da.from_array(y, chunks=block)
-        else:
-            X, y = _make(da, rows, block, 0, sort=order == "sorted")
-            if order == "shuffled":
-                X, y = _shuffle_rows(da, dd, X, y, block, 1)
-            X, y = dask.persist(X, y)  # computed on the workers, kept there
-        distributed.wait([X, y])
-        prepared = time.perf_counter() - start
-        est = Incremental(
-            MDNRegressor(n_components=3, n_networks=1, random_state=0),
-            shuffle_blocks=True,
-            random_state=0,
-        )
-        scores = []
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            for _ in range(passes):
-                est.partial_fit(X, y)
-                scores.append(log_likelihood_scorer(est, X_val, y_val))
-        trained = time.perf_counter() - start - prepared
-        graph = [str(w.message)[:60] for w in caught if "large graph" in str(w.message)]
-        results[order] = scores
+    for order, group in itertools.product(orders, groups):
+        _fresh_workers(client)
         print(
-            f"{order:9s} rows={rows} blocks={X.numblocks[0]} prepare={prepared:.1f}s "
-            f"train={trained:.1f}s ({trained / passes:.1f}s per pass) "
+            f"{order}, blocks per partial_fit: {group or 'all'}; RSS at start (MiB)",
+            sorted(round(v) for v in client.run(_rss_mib).values()),
+        )
+        start = time.perf_counter()
+        X, y = _data(order, rows, block, tmp)
+        prepared = time.perf_counter() - start
+        if order == "recipe":  # the shuffle's memory apart from the training's
+            print(f"recipe: shuffle peak RSS (MiB) {_peaks(client)}", flush=True)
+            _fresh_workers(client)
+        # the same 200,000 held-out rows whatever --block (its chunks seed them)
+        X_val, y_val = dask.persist(*_make(da, 200_000, 100_000, 99, sort=False))
+        if not results:
+            oracle = _oracle(X_val, y_val)
+            print(f"held-out log-likelihood of the true density: {oracle:.3f}")
+        est = Incremental(MDNRegressor(n_components=3, n_networks=1, random_state=0))
+        rng = np.random.default_rng(0)
+        scores, times = [], []
+        with warnings.catch_warnings(record=True) as caught, _Held(client) as held:
+            warnings.simplefilter("always")
+            for _ in range(sorted_passes if order == "sorted" else passes):
+                tick = time.perf_counter()
+                _train(est, X, y, group, rng)
+                times.append(time.perf_counter() - tick)
+                scores.append(log_likelihood_scorer(est, X_val, y_val))
+                print(
+                    f"  {order} pass {len(scores)}: {scores[-1]:.3f} nats "
+                    f"{times[-1]:.1f} s",
+                    flush=True,
+                )
+        graph = [str(w.message) for w in caught if "large graph" in str(w.message)]
+        if graph:
+            print("  first large-graph warning:", graph[0][:60])
+        warned = sum(client.run(_sorted_warnings).values())
+        results[order, group] = scores
+        print(
+            f"{order:10s} blocks={X.numblocks[0]} prepare={prepared:.1f}s "
+            f"train={sum(times):.1f}s ({np.mean(times):.1f}s per pass) "
             f"held-out log-likelihood per pass {np.round(scores, 3)} "
-            f"large-graph warnings: {len(graph)}",
+            f"SortedBlocksWarnings: {warned} large-graph warnings: {len(graph)} "
+            f"peak RSS (MiB): {_peaks(client)} most data held (MiB): {held}",
             flush=True,
         )
-    peak = client.run(_peak_rss_mib)
-    print("peak RSS per worker (MiB):", {k[-5:]: round(v) for k, v in peak.items()})
     client.close()
     cluster.close()
     return results
 
 
+def _oracle(X_val, y_val):
+    """The held-out log-likelihood of the true conditional density."""
+    import dask.array as da
+
+    sigma = 0.1 + 0.3 * (X_val[:, 0] > 0)
+    z = (y_val - da.sin(3 * X_val[:, 0]) - X_val[:, 1]) / sigma
+    return float((-0.5 * np.log(2 * np.pi) - da.log(sigma) - 0.5 * z**2).mean())
+
+
+def _peaks(client):
+    return sorted(round(v) for v in client.run(_peak_rss_mib).values())
+
+
 def main():
+    import tempfile
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=["stream", "rates"])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--block", type=int, default=100_000)
     parser.add_argument("--passes", type=int, default=5)
-    parser.add_argument("--rng-on-client", action="store_true")
+    parser.add_argument("--orders", nargs="+", choices=ORDERS, default=ORDERS[:3])
+    parser.add_argument("--group", type=int, nargs="+", default=[10])
+    parser.add_argument("--sorted-passes", type=int, default=None)
+    parser.add_argument("--tmp", default=None)
     args = parser.parse_args()
     if args.mode == "rates":
         rates()
-    else:
-        stream(args.rows, args.block, args.passes, args.rng_on_client)
+        return
+    sorted_passes = args.passes if args.sorted_passes is None else args.sorted_passes
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
+        stream(
+            args.rows,
+            args.block,
+            args.passes,
+            args.orders,
+            args.group,
+            sorted_passes,
+            tmp,
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,20 @@ def _rows_like(da, A, rows, name):
     return A.rechunk((rows, *(-1 for _ in A.shape[1:])))
 
 
+def _delayed_blocks(A):
+    """Return the blocks of rows of ``A`` as ``dask.delayed`` objects, unoptimised.
+
+    Optimising the graph (``to_delayed()``'s default) fuses the tasks of each
+    block and turns the array's own keys into aliases of the fused tasks,
+    while dask-ml's ``Incremental`` submits the same keys as the array defines
+    them. A ``distributed`` scheduler that still held one definition when the
+    other came ("Detected different run_spec", dask#9888) then failed the
+    computation now and then, with a ``KeyError`` or "missing keys" (measured
+    with dask 2026.8: scoring the training arrays between passes).
+    """
+    return A.to_delayed(optimize_graph=False).ravel()
+
+
 def _block_score(estimator, metric, X, y, w):
     """Return ``(weight * score, weight)`` of one block; ``(0, 0)`` if it is empty."""
     from skmdn._unwrap import predict_dist
@@ -62,12 +76,12 @@ def blockwise_score(estimator, metric, X, y, sample_weight, compute):
     X = _rows_like(da, X, None, "X")
     rows = X.chunks[0]
     y = _rows_like(da, y, rows, "y_true")
-    blocks = [X.to_delayed().ravel(), y.to_delayed().ravel()]
+    blocks = [_delayed_blocks(X), _delayed_blocks(y)]
     if sample_weight is None:
         blocks.append([None] * len(rows))
     else:
         blocks.append(
-            _rows_like(da, sample_weight, rows, "sample_weight").to_delayed().ravel()
+            _delayed_blocks(_rows_like(da, sample_weight, rows, "sample_weight"))
         )
     model = dask.delayed(estimator, traverse=False)
     score = dask.delayed(_block_score, pure=True)

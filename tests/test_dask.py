@@ -165,6 +165,23 @@ def test_sorted_blocks_fail_on_workers_that_make_the_warning_an_error(client):
     assert shuffled.estimator_.n_iter_ == 4
 
 
+def test_scoring_keeps_the_arrays_keys_as_the_arrays_define_them():
+    # the scorer's graph must not redefine the keys of the arrays it scores:
+    # Incremental.partial_fit submits the same keys as the arrays define them,
+    # and a distributed scheduler given two definitions of one key failed the
+    # next computation now and then (KeyError; dask#9888)
+    X, y = _data(n=60, seed=5)
+    model = MDNRegressor(n_networks=1, max_iter=2, random_state=0).fit(X, y)
+    A = da.random.default_rng(0).random((60, 3), chunks=(20, 3))
+    dX, dy = A[:, :-1], A[:, -1]  # getitem tasks, which optimisation fuses
+    for scorer in (log_likelihood_scorer, neg_crps_scorer):
+        graph = dict(scorer(model, dX, dy, compute=False).dask)
+        for arr in (dX, dy, A):
+            own = dict(arr.__dask_graph__())
+            assert own.keys() <= graph.keys()
+            assert [k for k in own if own[k] != graph[k]] == []
+
+
 def test_scorers_score_dask_arrays_block_by_block(client):
     X, y = _data(n=400, seed=4)
     w = np.random.RandomState(4).uniform(0.5, 2, size=len(y))
