@@ -452,7 +452,7 @@ class _Terms:
 
 
 def _halley(step, bend):
-    """Return Halley's step: Newton's over ``1 + bend``, the divisor kept in [1/2, 2]."""
+    """Return Halley's step: Newton's over ``1 + bend``, clipped to [1/2, 2]."""
     return step / np.clip(1.0 + bend, 0.5, 2.0)
 
 
