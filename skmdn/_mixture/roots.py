@@ -183,7 +183,7 @@ _DEEP = 1e-270
 # Stages of ppf: Halley steps on the approximate cdf, then at most this many
 # evaluations of the exact one.
 _APPROX_ITER = 2
-_EXACT_ITER = 10
+_EXACT_ITER = 24
 # A residual below _NOISE * p may be all rounding: a step from it that does
 # not halve it is no sign of a stall.
 _NOISE = 64 * EPS
@@ -353,7 +353,7 @@ class _Terms:
     density and its derivative.
     """
 
-    _NAMES = ("w", "mu", "s", "inv_s", "w_pdf", "w_dpdf")
+    _NAMES = ("w", "mu", "s", "w_pdf", "w_dpdf")  # exact() needs no inv_s
 
     def __init__(self, w, mu, s, work):
         n = len(w)
@@ -365,7 +365,7 @@ class _Terms:
         self._buf = work[3:7]
 
     def keep(self, idx):
-        """Hold only the problems ``idx`` (of those held)."""
+        """Hold only the problems ``idx`` (of those held), for :meth:`exact`."""
         for name in self._NAMES:
             setattr(self, name, getattr(self, name).take(idx, axis=0))
 
