@@ -273,7 +273,7 @@ def _ppf_block(w, mu, s, q, y, evals, work):
     Returns the problems left for stage 3 and their brackets, NaN for those
     never bracketed.
     """
-    deep = (q < _DEEP) | (q > 1.0 - _DEEP)
+    deep = q < _DEEP  # (1 - q >= 2**-53 for any float q < 1)
     if not deep.any():
         return _solve_block(w, mu, s, q, y, evals, work)
     rest, fast = np.flatnonzero(deep), np.flatnonzero(~deep)
