@@ -217,12 +217,11 @@ def ppf(w, mu, s, q, return_evals=False):
        normal tail (:func:`~skmdn._mixture.component.approx_sf_ratio`, to
        1e-6) at about half the cost of ``ndtr``. They give the next stage
        its first point, and nothing else.
-    2. At most ``_EXACT_ITER`` evaluations of the computed cdf, in the
-       iteration of :func:`solve_quantiles` (Halley steps from the better end
-       of the bracket, moves of a few floats, bisection), inside the bracket
-       of the components' own quantiles, which always holds the root. Only
-       points where the computed cdf was evaluated move the bracket's ends,
-       so it closes on the promised float.
+    2. At most ``_EXACT_ITER`` evaluations of the computed cdf (Halley
+       steps, moves of a few floats, bisection: :func:`_exact_steps`),
+       inside the bracket of the components' own quantiles, which always
+       holds the root. Only points where the computed cdf was evaluated move
+       the bracket's ends, so it closes on the promised float.
     3. The problems left, and those with ``min(q, 1 - q) < _DEEP`` (where
        the cdf is compared in logs), are solved by :func:`solve_quantiles`
        in one batch, inside the brackets stage 2 left; a
@@ -545,7 +544,7 @@ def _exact_steps(terms, p, upper, lo, hi, x, evals):
         kn = _float_key(x)
         short = (kn >= kx - 1) & (kn <= kx + 1)
         crept = np.where(short, crept + 1, 0)
-        hop = np.int64(1) << np.minimum(crept - 1, 62)
+        hop = np.int64(1) << np.clip(crept - 1, 0, 62)
         kn = np.where(short, kx + np.where(right, -hop, hop), kn)
         res = np.abs(r)
         with np.errstate(invalid="ignore"):
