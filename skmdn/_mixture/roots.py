@@ -6,8 +6,12 @@ import numpy as np
 
 from skmdn._mixture import _blocks
 from skmdn._mixture.component import (
+    INV_SQRT_2PI,
+    SQRT_2PI,
     Mixture1D,
+    approx_sf_ratio,
     cdf,
+    kernel,
     quantile,
 )
 
@@ -172,6 +176,19 @@ _STALL = 6
 # normal floats (numpy's exp is many times slower on underflowing ones) and
 # only the Newton steps see them, never the cdf.
 _MIN_EXP = -708.0
+# Problems with p below this go to solve_quantiles alone, which compares the
+# cdf in logs below _TINY; above it, a point where the cdf is below _TINY is
+# left of the root whichever way it is compared.
+_DEEP = 1e-270
+# Stages of ppf: Halley steps on the approximate cdf, then at most this many
+# evaluations of the exact one.
+_APPROX_ITER = 2
+_EXACT_ITER = 24
+# A residual below _NOISE * p may be all rounding: a step from it that does
+# not halve it is no sign of a stall.
+_NOISE = 64 * EPS
+# |z| beyond which the approximate cdf takes the terms at this distance.
+_CLIP_Z = 37.0
 
 
 def ppf(w, mu, s, q, return_evals=False):
@@ -188,11 +205,28 @@ def ppf(w, mu, s, q, return_evals=False):
     nondecreasing in ``q`` by construction on each side of 1/2 (the cdf is
     computed as a sum of nondecreasing terms, and ``cdf(y) >= q`` with either
     ``cdf(y) == q`` or ``cdf(y') < q`` at the float ``y'`` below ``y``).
+    The computed cdf is that of :meth:`Mixture1D.cdf_z` (of the mirrored
+    rows above the median), ``(w * ndtr((y - mu) / s)).sum(1)``, and where it
+    is below ``_TINY`` the log-sum-exp of :meth:`Mixture1D.log_cdf_z`.
 
-    Solved by :func:`solve_quantiles` inside the bracket of the components'
-    own quantiles, which always holds the root. A
-    :class:`~sklearn.exceptions.ConvergenceWarning` reports problems that do
-    not converge.
+    Each quantile is solved on its own, so that it does not depend on the
+    other problems solved with it, in three stages:
+
+    1. ``_APPROX_ITER`` Halley steps on ``log cdf`` from the quantile of the
+       moment-matched normal, the cdf from a rational approximation of the
+       normal tail (:func:`~skmdn._mixture.component.approx_sf_ratio`, to
+       1e-6) at about half the cost of ``ndtr``. They give the next stage
+       its first point, and nothing else.
+    2. At most ``_EXACT_ITER`` evaluations of the computed cdf (Halley
+       steps, moves of a few floats, bisection: :func:`_exact_steps`),
+       inside the bracket of the components' own quantiles, which always
+       holds the root. Only points where the computed cdf was evaluated move
+       the bracket's ends, so it closes on the promised float.
+    3. The problems left, and those with ``min(q, 1 - q) < _DEEP`` (where
+       the cdf is compared in logs), are solved by :func:`solve_quantiles`
+       in one batch, inside the brackets stage 2 left; a
+       :class:`~sklearn.exceptions.ConvergenceWarning` reports problems that
+       do not converge.
 
     Parameters
     ----------
@@ -206,37 +240,91 @@ def ppf(w, mu, s, q, return_evals=False):
     Returns
     -------
     y : ndarray of shape (P,)
-    evals : ndarray of int, shape (P,)
-        Only when ``return_evals``.
+    evals : ndarray of int, shape (P, 2)
+        Only when ``return_evals``: the approximate (column 0) and exact
+        (column 1) cdf evaluations of each quantile.
     """
+    w, mu, s, q = _blocks.contiguous(w, mu, s, q)
+    n, K = len(q), w.shape[1]
+    y = np.empty(n)
+    evals = np.zeros((n, 2), dtype=np.int64)
     # chunks a few times larger than the cache-sized ones pay back the
     # iteration's overhead per chunk; of equal sizes, so none is left small
-    arrays = _blocks.contiguous(w, mu, s, q)
-    n = len(q)
-    most = max(1, 4 * _blocks.CHUNK // max(1, w.shape[1]))
+    most = max(1, 4 * _blocks.CHUNK // max(1, K))
     step = -(-n // -(-n // most)) if n > most else max(n, 1)
-    parts = [_ppf_block(*(a[i : i + step] for a in arrays)) for i in range(0, n, step)]
-    if not parts:
-        return (
-            (np.empty(0), np.empty(0, dtype=np.int64)) if return_evals else np.empty(0)
-        )
-    y = np.concatenate([part[0] for part in parts])
-    evals = np.concatenate([part[1] for part in parts])
+    work = [np.empty((min(step, n), K)) for _ in range(8)]
+    left = []
+    for i in range(0, n, step):
+        sl = slice(i, i + step)
+        rest, lo, hi = _ppf_block(w[sl], mu[sl], s[sl], q[sl], y[sl], evals[sl], work)
+        if rest.size:
+            left.append((rest + i, lo, hi))
+    if left:
+        idx, lo, hi = (np.concatenate(part) for part in zip(*left, strict=True))
+        y[idx], extra = _ppf_bracketed(w[idx], mu[idx], s[idx], q[idx], lo, hi)
+        evals[idx, 1] += extra
     return (y, evals) if return_evals else y
 
 
-def _ppf_block(w, mu, s, q):
+def _ppf_block(w, mu, s, q, y, evals, work):
+    """Stages 1 and 2 of :func:`ppf` on a block, into ``y`` and ``evals``.
+
+    Returns the problems left for stage 3 and their brackets, NaN for those
+    never bracketed.
+    """
+    deep = q < _DEEP  # (1 - q >= 2**-53 for any float q < 1)
+    if not deep.any():
+        return _solve_block(w, mu, s, q, y, evals, work)
+    rest, fast = np.flatnonzero(deep), np.flatnonzero(~deep)
+    nan = np.full(rest.size, np.nan)
+    if fast.size == 0:
+        return rest, nan, nan
+    y_fast, ev_fast = np.empty(fast.size), np.zeros((fast.size, 2), dtype=np.int64)
+    more, lo, hi = _solve_block(
+        w[fast], mu[fast], s[fast], q[fast], y_fast, ev_fast, work
+    )
+    y[fast], evals[fast] = y_fast, ev_fast
+    return np.r_[rest, fast[more]], np.r_[nan, lo], np.r_[nan, hi]
+
+
+def _solve_block(w, mu, s, q, y, evals, work):
+    """Stages 1 and 2 for problems with ``min(q, 1 - q) >= _DEEP``."""
+    n = len(q)
+    upper = q > 0.5
+    sign = np.where(upper, -1.0, 1.0)
+    p = np.where(upper, 1.0 - q, q)  # exact for q in [0.5, 1]
+    mu = np.multiply(mu, sign[:, None], out=work[0][:n])
+    terms = _Terms(w, mu, s, work[1:])
+    zp = quantile(p)
+    lo, hi = terms.bracket(p, zp)
+    x = _approx_steps(terms, p, lo, hi, terms.start(zp, lo, hi))
+    evals[:, 0] = _APPROX_ITER
+    (solved, found), rest, lo, hi = _exact_steps(terms, p, upper, lo, hi, x, evals)
+    y[solved] = found * sign[solved]
+    return rest, lo, hi
+
+
+def _ppf_bracketed(w, mu, s, q, lo, hi):
+    """Stage 3 of :func:`ppf`: by :func:`solve_quantiles`, in the given brackets.
+
+    Mirrored brackets; NaN ones are those of the components' quantiles.
+    Returns the quantiles and the number of cdf evaluations of each.
+    """
     upper = q > 0.5
     sign = np.where(upper, -1.0, 1.0)
     mu = mu * sign[:, None]
-    p = np.where(upper, 1.0 - q, q)  # exact for q in [0.5, 1]
+    p = np.where(upper, 1.0 - q, q)
     m = Mixture1D(w, mu, s)
-    # The components' quantiles at slightly lower and higher levels, a few
-    # floats further out, bracket the mixture's quantile despite rounding.
-    lo = m.component_quantiles(p * (1 - 1e-9)).min(1)
-    hi = m.component_quantiles(p * (1 + 1e-9)).max(1)
-    lo -= 4 * np.abs(np.spacing(lo))
-    hi += 4 * np.abs(np.spacing(hi))
+    # the components' quantiles at slightly lower and higher levels, a few
+    # floats further out, bracket the mixture's quantile despite rounding
+    new = np.isnan(lo)
+    if new.any():
+        lo, hi = lo.copy(), hi.copy()
+        sub = Mixture1D(w[new], mu[new], s[new])
+        lo[new] = sub.component_quantiles(p[new] * (1 - 1e-9)).min(1)
+        hi[new] = sub.component_quantiles(p[new] * (1 + 1e-9)).max(1)
+        lo[new] -= 4 * np.abs(np.spacing(lo[new]))
+        hi[new] += 4 * np.abs(np.spacing(hi[new]))
     # first point: the quantile of the moment-matched normal
     mean = (w * mu).sum(1)
     sd = np.sqrt((w * (s * s + np.square(mu - mean[:, None]))).sum(1))
@@ -253,6 +341,225 @@ def _ppf_block(w, mu, s, q):
             f"{np.max((hi - lo)[~ok]):.3g} wide."
         )
     return np.where(upper, lo, hi) * sign, evals
+
+
+class _Terms:
+    """The components of the problems held, compacted as they finish.
+
+    Scratch buffers of their shape, from ``work``, so that an evaluation
+    allocates only its per-problem results. :meth:`approx` and
+    :meth:`exact` evaluate the cdf at one point per problem, with the
+    density and its derivative.
+    """
+
+    _NAMES = ("w", "mu", "s", "w_pdf", "w_dpdf")  # exact() needs no inv_s
+
+    def __init__(self, w, mu, s, work):
+        n = len(w)
+        self.w, self.mu, self.s = w, mu, s
+        self.inv_s = np.divide(1.0, s, out=work[0][:n])
+        self.w_pdf = np.multiply(self.inv_s, w, out=work[1][:n])
+        self.w_pdf *= INV_SQRT_2PI
+        self.w_dpdf = np.multiply(self.w_pdf, self.inv_s, out=work[2][:n])
+        self._buf = work[3:7]
+
+    def keep(self, idx):
+        """Hold only the problems ``idx`` (of those held), for :meth:`exact`."""
+        for name in self._NAMES:
+            setattr(self, name, getattr(self, name).take(idx, axis=0))
+
+    def bracket(self, p, zp):
+        """Return the components' quantiles at ``p (1 -+ 1e-9)``, a few floats out.
+
+        As :func:`solve_quantiles` takes them: at the lower end every
+        component's cdf, and so the mixture's, is below ``p`` by far more
+        than the rounding of the computed cdf, and at the upper end above.
+        The levels' normal quantiles are ``zp -+ dz``, ``dz`` one percent
+        more than the first-order change ``1e-9 p / phi(zp)``, whose neglected
+        second-order term is relatively ``1e-9`` smaller.
+        """
+        n = len(p)
+        dz = (1.01e-9 * SQRT_2PI) * p * np.exp(0.5 * zp * zp)
+        c = self._buf[0][:n]
+        np.multiply(self.s, (zp - dz)[:, None], out=c)
+        c += self.mu
+        lo = c.min(1)
+        np.multiply(self.s, (zp + dz)[:, None], out=c)
+        c += self.mu
+        hi = c.max(1)
+        lo -= 4 * np.abs(np.spacing(lo))
+        hi += 4 * np.abs(np.spacing(hi))
+        return lo, hi
+
+    def start(self, zp, lo, hi):
+        """Return the quantile of the moment-matched normal, clipped to the bracket."""
+        n = len(zp)
+        d, v = self._buf[0][:n], self._buf[1][:n]
+        mean = np.einsum("ij,ij->i", self.w, self.mu)
+        np.subtract(self.mu, mean[:, None], out=d)
+        d *= d
+        np.multiply(self.s, self.s, out=v)
+        v += d
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = mean + np.sqrt(np.einsum("ij,ij->i", self.w, v)) * zp
+        bad = ~np.isfinite(x)
+        np.clip(x, lo, hi, out=x)
+        if bad.any():
+            x[bad] = bisect(lo[bad], hi[bad])
+        return x
+
+    def _slopes(self, z, t):
+        """Density and its derivative from ``z`` and ``t = kernel(z)``; spends ``t``."""
+        f = np.einsum("ij,ij->i", t, self.w_pdf)
+        t *= z
+        df = np.einsum("ij,ij->i", t, self.w_dpdf)
+        return f, np.negative(df, out=df)
+
+    def approx(self, x):
+        """``(cdf, pdf, pdf')`` at ``x``, the cdf to about 1e-6 (relative)."""
+        n = x.shape[0]
+        z, a, t, u = (b[:n] for b in self._buf)
+        np.subtract(x[:, None], self.mu, out=z)
+        z *= self.inv_s
+        np.abs(z, out=a)
+        np.minimum(a, _CLIP_Z, out=a)  # exp stays normal (and fast)
+        approx_sf_ratio(a, u, t)
+        kernel(a, out=t)
+        u *= t  # ~ Phi(-|z|)
+        np.copysign(u, z, out=u)
+        # Phi(z) = [z >= +0] - copysign(Phi(-|z|), z), without cancellation
+        # where every z < 0
+        np.greater(u, 0.0, out=a, casting="unsafe")
+        F = np.einsum("ij,ij->i", a, self.w)
+        F -= np.einsum("ij,ij->i", u, self.w)
+        return (F, *self._slopes(z, t))
+
+    def exact(self, x):
+        """``(cdf, pdf, pdf')`` at ``x``, the cdf as :meth:`Mixture1D.cdf_z`."""
+        n = x.shape[0]
+        z, t = self._buf[0][:n], self._buf[2][:n]
+        np.subtract(x[:, None], self.mu, out=z)
+        np.divide(z, self.s, out=z)
+        np.square(z, out=t)
+        t *= -0.5
+        np.maximum(t, _MIN_EXP, out=t)
+        np.exp(t, out=t)
+        f, df = self._slopes(z, t)
+        cdf(z, out=z)
+        z *= self.w
+        return z.sum(1), f, df
+
+
+def _halley(step, bend):
+    """Return Halley's step: Newton's over ``1 + bend``, clipped to [1/2, 2]."""
+    return step / np.clip(1.0 + bend, 0.5, 2.0)
+
+
+def _approx_steps(terms, p, lo, hi, x):
+    """Stage 1 of :func:`ppf`: Halley steps on the approximate ``log cdf``.
+
+    On ``log F - log p = g`` the Newton step is ``-g F / f`` and Halley's
+    divisor ``1 + step f' / (2 f) + g / 2``. A point outside the bracket of
+    the points before is replaced by its bisection.
+    """
+    a, b = lo, hi
+    log_p = np.log(p)
+    for _ in range(_APPROX_ITER):
+        F, f, df = terms.approx(x)
+        right = F >= p
+        a, b = np.where(right, a, x), np.where(right, x, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            g = np.log(F) - log_p
+            step = -g * F / f
+            x = x + _halley(step, 0.5 * (step * df / f + g))
+            inside = (x > a) & (x < b)
+        if not inside.all():
+            x = np.where(inside, x, bisect(a, b))
+    return x
+
+
+def _exact_steps(terms, p, upper, lo, hi, x, evals):
+    """Stage 2 of :func:`ppf`: Halley steps on the computed cdf, in the bracket.
+
+    The step is Halley's on the cdf within ``_NEAR`` of ``p`` (where
+    ``cdf - p`` is exact) and on ``log cdf`` beyond, from the point last
+    evaluated. A step of at most one float moves ``2**j`` floats instead,
+    ``j`` the number of such moves in a row before, towards the root (so the
+    neighbour is checked first, and a residual that is all rounding still
+    crosses the root in a few steps). Any other step that leaves the bracket,
+    is not finite, or follows one that did not halve the residual, is
+    replaced by the bisection of the bracket (:func:`bisect`), unless that
+    residual is within the rounding (``_NOISE``).
+
+    Returns ``(problems, x)`` of the solved problems (mirrored results) and
+    the problems left with their brackets.
+    """
+    n = len(p)
+    rows = np.arange(n)
+    solved, found = [], []
+    log_p = np.log(p)
+    klo, khi = _float_key(lo), _float_key(hi)
+    r_old = np.full(n, np.inf)  # |cdf - p| at the point before
+    crept = np.zeros(n, dtype=np.int64)  # moves of a few floats in a row
+    live = np.ones(n, dtype=bool)
+    for it in range(_EXACT_ITER):
+        F, f, df = terms.exact(x)
+        kx = _float_key(x)
+        # A point with cdf == p is the answer. At the others cdf != p, so
+        # right of the root (cdf >= p below the median, cdf > p above, as
+        # solve_quantiles has it) is cdf > p on both sides.
+        r = F - p
+        hit = r == 0
+        right = r > 0
+        klo, khi = np.where(right, klo, kx), np.where(right, kx, khi)
+        done = live & (hit | (klo >= khi - 1))
+        if done.any():
+            idx = np.flatnonzero(done)
+            solved.append(rows[idx])
+            found.append(np.where(hit, kx, np.where(upper, klo, khi))[idx])
+            evals[rows[idx], 1] = it + 1
+            live &= ~done
+            n_live = np.count_nonzero(live)
+            if n_live == 0 or it == _EXACT_ITER - 1:
+                break
+            if 4 * (live.size - n_live) >= live.size:
+                keep = np.flatnonzero(live)
+                terms.keep(keep)
+                rows, p, upper, log_p = rows[keep], p[keep], upper[keep], log_p[keep]
+                F, f, df, r, right = F[keep], f[keep], df[keep], r[keep], right[keep]
+                x, kx, klo, khi = x[keep], kx[keep], klo[keep], khi[keep]
+                r_old, crept, live = r_old[keep], crept[keep], live[keep]
+        elif it == _EXACT_ITER - 1:
+            break
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = -r / f
+            bend = 0.5 * step * (df / f)
+            far = np.flatnonzero(~(np.abs(r) < _NEAR * p))
+            if far.size:  # on log F: -g F / f, with g = log F - log p
+                Ff, ff = F[far], f[far]
+                lg = np.log(Ff) - log_p[far]
+                step[far] = -lg * (Ff / ff)
+                bend[far] = 0.5 * (step[far] * (df[far] / ff) + lg)
+            x = x + _halley(step, bend)
+        kn = _float_key(x)
+        short = (kn >= kx - 1) & (kn <= kx + 1)
+        crept = np.where(short, crept + 1, 0)
+        hop = np.int64(1) << np.clip(crept - 1, 0, 62)
+        kn = np.where(short, kx + np.where(right, -hop, hop), kn)
+        res = np.abs(r)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(x) | (kn <= klo) | (kn >= khi)
+            bad |= ~short & ~(res <= np.maximum(0.5 * r_old, _NOISE * p))
+        r_old = res
+        x = _from_key(kn)
+        bad = np.flatnonzero(bad)
+        if bad.size:
+            x[bad] = bisect(_from_key(klo[bad]), _from_key(khi[bad]))
+    rest = rows[live]
+    evals[rest, 1] = _EXACT_ITER
+    solved = np.concatenate(solved) if solved else rows[:0]
+    found = _from_key(np.concatenate(found)) if found else np.empty(0)
+    return (solved, found), rest, _from_key(klo[live]), _from_key(khi[live])
 
 
 class _CdfSteps:
@@ -456,4 +763,6 @@ def _next_quantile_point(a, b, ga, gb, sa, sb, since, crept):
             k = k_base + np.where(from_a, hop, -hop)
             x = np.where(short, _from_key(k), x)
         inside = (x > a) & (x < b) & (since < _STALL)
-    return np.where(inside, x, bisect(a, b)), short & inside, from_a
+    if not inside.all():
+        x = np.where(inside, x, bisect(a, b))
+    return x, short & inside, from_a
