@@ -5,6 +5,7 @@
 from functools import cached_property
 
 import numpy as np
+from numpy.polynomial import hermite_e
 
 from skmdn._mixture import _blocks, roots
 from skmdn._mixture.component import (
@@ -39,6 +40,31 @@ _MAX_DEPTH = 200
 # stay as many as the density's shape needs rather than growing with K (at
 # K = 2,000 a cut at every mean made the search quadratic in K).
 _COARSE_K = 64
+# Above _COARSE_K components, cells are certified from Taylor models about
+# their centres (:meth:`Rows.taylor_certify`): where hundreds of components
+# overlap, their terms' bounds cancel poorly and the term-by-term cells of
+# :meth:`Rows.certify` must be 2.5 times as many (K = 2,000). A component
+# whose scale is below 1 / _TAYLOR_RHO of the cell's half-width enters the
+# model by its own bounds instead, as in :meth:`Rows.certify`.
+_TAYLOR_RHO = 0.5
+
+
+def _last_peak(n):
+    """Where ``|He_n(z)| exp(-z**2 / 2)`` peaks last, and its highest peak.
+
+    ``He_n`` is the probabilists' Hermite polynomial, and the derivative of
+    ``He_n(z) exp(-z**2 / 2)`` is ``-He_{n+1}(z) exp(-z**2 / 2)``: beyond the
+    largest root of ``He_{n+1}`` the function falls in ``|z|``. Both values
+    are raised a little above their rounding.
+    """
+    at = hermite_e.hermeroots(np.eye(n + 2)[n + 1]).real
+    peaks = np.abs(hermite_e.hermeval(at, np.eye(n + 1)[n])) * np.exp(-0.5 * at * at)
+    return at.max() * (1 + 1e-9), peaks.max() * (1 + 1e-9)
+
+
+# |He_5(z)| exp(-z^2/2) peaks at most _H5_PEAK (5.78) and falls beyond _H5_AT
+# (3.32): the fifth derivative of a term, in z.
+_H5_AT, _H5_PEAK = _last_peak(5)
 
 
 class Rows(Mixture1D):
@@ -122,21 +148,146 @@ class Rows(Mixture1D):
         negligible = tallest < self.highest[rows] + _NEGLIGIBLE
         return one_sign | monotone | flat | negligible
 
+    @cached_property
+    def inv_s5(self):
+        """``1 / s**5``, the scale of a term's fifth derivative."""
+        return self.inv_s**5
+
+    def taylor_certify(self, rows, a, b):
+        """Which cells ``[a, b]`` need no further subdivision, from Taylor models.
+
+        About the centre ``c`` of a cell of half-width ``r``, for ``|u| <= r``,
+        ``p'(c + u) = D1 + D2 u + D3 u**2 / 2 + D4 u**3 / 6 + R1`` with
+        ``|R1| <= M5 r**4 / 24``, and ``p''(c + u) = D2 + D3 u + D4 u**2 / 2
+        + R2`` with ``|R2| <= M5 r**3 / 6`` (Lagrange's remainders), where
+        ``D_j = p^(j)(c)`` are sums of the terms' Hermite polynomials and
+        ``M5`` bounds ``|p^(5)|`` over the cell term by term. The terms of
+        components narrower than ``1 / _TAYLOR_RHO`` of ``r`` are bounded on
+        their own instead (:func:`_narrow_bounds`). The tests of
+        :meth:`certify` then settle a cell from these bounds, with the rounding
+        of ``D1`` and ``D2`` (as :meth:`slope_sign` bounds it) as a margin.
+
+        Returns
+        -------
+        ok : ndarray of bool, shape (m,)
+        sign : ndarray of int8, shape (m,)
+            +1 or -1 where the derivative keeps that sign over the whole cell
+            (beyond rounding), else 0.
+        model : ndarray of shape (m, 4)
+            ``D1 ... D4`` of the components the Taylor models take, each over
+            the same (unknown) factor, to start the root solves from.
+        """
+        mu, lws, inv_s = self.mu[rows], self.lws[rows], self.inv_s[rows]
+        c = 0.5 * (a + b)
+        r = np.maximum(c - a, b - c)
+        z = standardize_by(c[:, None], mu, inv_s)
+        q = z * z
+        arg = lws - 0.5 * q
+        top = arg.max(1, keepdims=True)
+        h = np.exp(arg - top)
+        rho = r[:, None] * inv_s
+        near = rho <= _TAYLOR_RHO
+        az = np.abs(z)
+        zn = np.maximum(az - rho, 0.0)  # the nearest the cell comes, in z
+        arg_n = lws - 0.5 * zn * zn  # the highest each term gets in the cell
+        with np.errstate(over="ignore", invalid="ignore"):
+            en = np.exp(arg_n - top)
+            model, m5 = _taylor_terms(h * near, z, q, zn, en, lws - top, inv_s)
+            m5 = np.einsum("mk,mk->m", m5 * near, self.inv_s5[rows])
+            lo1, hi1, lo2, hi2 = _narrow_bounds(~near, z, zn, rho, en, lws - top, inv_s)
+            d1, d2, d3, d4 = model.T
+            w1 = r * (
+                np.abs(d2) + r * (np.abs(d3) / 2 + r * (np.abs(d4) / 6 + r * m5 / 24))
+            )
+            w2 = r * (np.abs(d3) + r * (np.abs(d4) / 2 + r * m5 / 6))
+            d1_lo, d1_hi = d1 - w1 + lo1, d1 + w1 + hi1
+            d2_lo, d2_hi = d2 - w2 + lo2, d2 + w2 + hi2
+            # the rounding of D1 and D2, as in slope_sign
+            err = EPS * (self.K + 8 + 2 * np.abs(lws) + 3 * q) + 2 * EPS * np.abs(top)
+            hs = h * inv_s
+            noise1 = np.einsum("mk,mk->m", hs * az, err)
+            noise2 = np.einsum("mk,mk->m", hs * inv_s * np.abs(q - 1), err)
+            rises, falls = d1_lo > noise1, d1_hi < -noise1
+            monotone = (d2_lo > noise2) | (d2_hi < -noise2)
+            steep = np.maximum(d1_hi, -d1_lo)
+            flat = 2 * r * steep <= _FLAT_CELL * (h.sum(1) - r * steep)
+        tallest = arg_n.max(1) + np.log(self.K)
+        negligible = tallest < self.highest[rows] + _NEGLIGIBLE
+        ok = rises | falls | monotone | flat | negligible
+        return ok, rises.astype(np.int8) - falls, model
+
+
+def _taylor_terms(h, z, q, zn, en, log_peak, inv_s):
+    """``D1 ... D4`` of :meth:`Rows.taylor_certify`, and the terms of ``M5``.
+
+    ``h`` are the terms at the centre (0 for those left out), ``en`` at the
+    nearest point of the cell, and ``log_peak`` the logs of their heights at
+    their means (all over the same factor). The terms of ``M5`` are each
+    component's bound of ``|He_5(z)| exp(-z**2 / 2)`` over the cell, times its
+    height: at the nearest point beyond ``_H5_AT``, else ``_H5_PEAK``.
+    """
+    hs = h * inv_s
+    d1 = -np.einsum("mk,mk->m", hs, z)
+    hs *= inv_s
+    d2 = np.einsum("mk,mk->m", hs, q - 1)
+    hs *= inv_s
+    d3 = -np.einsum("mk,mk->m", hs, z * (q - 3))
+    hs *= inv_s
+    d4 = np.einsum("mk,mk->m", hs, (q - 6) * q + 3)
+    qn = zn * zn
+    m5 = np.abs(zn * ((qn - 10) * qn + 15)) * en
+    inside = zn < _H5_AT
+    m5[inside] = _H5_PEAK * np.exp(log_peak[inside])
+    return np.column_stack((d1, d2, d3, d4)), m5
+
+
+def _narrow_bounds(narrow, z, zn, rho, en, log_peak, inv_s):
+    """Bound the ``p'`` and ``p''`` terms of narrow components, summed per cell.
+
+    Each such term is bounded over the cell on its own, as in
+    :meth:`Rows.certify`: beyond the landmarks of its derivative, between its
+    values at the nearest and farthest points of the cell (``zn`` and
+    ``|z| + rho`` in z); otherwise by the derivative's extremes, and by its
+    sign where the cell lies on one side of the mean.
+
+    Returns
+    -------
+    lo1, hi1, lo2, hi2 : ndarray of shape (m,)
+        Bounds of the narrow components' sums of ``p'`` and of ``p''``.
+    """
+    m, K = z.shape
+    idx = np.flatnonzero(narrow)
+    cell = idx // K
+    z, zn, en, log_peak, inv_s = (v.ravel()[idx] for v in (z, zn, en, log_peak, inv_s))
+    zf = np.abs(z) + rho.ravel()[idx]  # the farthest point of the cell, in z
+    ef = np.exp(log_peak - 0.5 * zf * zf)
+    peak = np.exp(log_peak)
+    # -t' s = z exp(-z^2/2) peak: its size between ``small`` and ``big``
+    big = np.where(zn >= D1_AT, en * zn, D1_PEAK * peak)
+    small = np.minimum(en * zn, ef * zf)
+    outside = zn > 0
+    lo1 = np.where(outside & (z < 0), small, -big) * inv_s
+    hi1 = np.where(outside & (z > 0), -small, big) * inv_s
+    # t'' s^2 = (z^2 - 1) exp(-z^2/2) peak
+    far = zn >= D2_AT
+    lo2 = np.where(far, ef * (zf * zf - 1), -peak) * (inv_s * inv_s)
+    hi2 = np.where(far, en * (zn * zn - 1), D2_PEAK * peak) * (inv_s * inv_s)
+    return [np.bincount(cell, v, minlength=m) for v in (lo1, hi1, lo2, hi2)]
+
 
 def _critical_block(w, mu, s):
     """Every critical point of 1-D mixtures (rows of ``w``, ``mu``, ``s``).
 
     All critical points lie between the smallest and largest mean (outside,
-    every component's density slopes the same way). That range is cut at
-    the component means (at most ``_COARSE_K + 1`` of them, evenly spaced in
-    rank, for larger K), and cells are halved until :meth:`Rows.certify`
-    settles them. The signs of the derivative at
-    the cell ends, where rounding cannot flip them, then place the critical
-    points: one inside each cell whose ends have opposite signs (refined by
-    :func:`solve_bracketed` on ``d log p / dx``), and one at the middle of
-    each run of ends where the derivative is zero within rounding. A point
-    where the derivative changes from + to - is a mode, from - to + an
-    antimode; so they alternate, beginning and ending with a mode.
+    every component's density slopes the same way). That range is cut into
+    cells that are certified (:func:`_certified_cells`). The signs of the
+    derivative at the cell ends, where rounding cannot flip them
+    (:func:`_end_signs`), then place the critical points: one inside each
+    cell whose ends have opposite signs (refined by :func:`solve_bracketed`
+    on ``d log p / dx``), and one at the middle of each run of ends where the
+    derivative is zero within rounding. A point where the derivative changes
+    from + to - is a mode, from - to + an antimode; so they alternate,
+    beginning and ending with a mode.
 
     Returns
     -------
@@ -146,40 +297,7 @@ def _critical_block(w, mu, s):
     """
     P, K = w.shape
     m = Rows(w, mu, s)
-    live = w > 0
-    lo = np.where(live, mu, np.inf).min(1)
-    hi = np.where(live, mu, -np.inf).max(1)
-    grid = np.sort(np.column_stack((lo, np.clip(mu, lo[:, None], hi[:, None]), hi)), 1)
-    if K > _COARSE_K:
-        grid = grid[:, np.linspace(0, K + 1, _COARSE_K + 1).round().astype(np.intp)]
-    G = grid.shape[1]
-    rows = np.repeat(np.arange(P), G - 1)
-    a, b = grid[:, :-1].ravel(), grid[:, 1:].ravel()
-    done_r, done_a, done_b = [], [], []
-    for _ in range(_MAX_DEPTH):
-        if rows.size == 0:
-            break
-        ok = _blocks.in_chunks(m.certify, rows.size, K, rows, a, b)
-        done_r.append(rows[ok])
-        done_a.append(a[ok])
-        done_b.append(b[ok])
-        rows, a, b = rows[~ok], a[~ok], b[~ok]
-        mid = 0.5 * (a + b)
-        rows = np.concatenate((rows, rows))
-        a, b = np.concatenate((a, mid)), np.concatenate((mid, b))
-    if rows.size:
-        _blocks.warn(
-            f"{rows.size} cells of {np.unique(rows).size} mixtures were not "
-            f"resolved after {_MAX_DEPTH} halvings (the narrowest is "
-            f"{np.min(b - a):.3g} wide); critical points inside them may be "
-            "missed."
-        )
-    rows = np.concatenate([*done_r, rows])
-    a = np.concatenate([*done_a, a])
-    b = np.concatenate([*done_b, b])
-    order = np.lexsort((b, a, rows))
-    rows, a, b = rows[order], a[order], b[order]
-
+    rows, a, b, known, model = _certified_cells(m)
     # The cell ends of each row in order: every cell's left end, then the
     # row's last right end.
     first = np.r_[True, rows[1:] != rows[:-1]]
@@ -189,30 +307,13 @@ def _critical_block(w, mu, s):
     prow = np.empty(rows.size + P, dtype=np.intp)
     px[at], prow[at] = a, rows
     px[at[last] + 1], prow[at[last] + 1] = b[last], rows[last]
-    sign = _blocks.in_chunks(m.slope_sign, px.size, K, prow, px)
+    sign = _end_signs(m, prow, px, at, known)
 
     # a critical point inside each cell whose ends have opposite signs
     root = sign[at] * sign[at + 1] < 0
     r_kind = sign[at][root]  # +1: the density rises, then falls
-    r_row, r_a, r_b = rows[root], a[root], b[root]
-    orient = -r_kind.astype(np.float64)
-
-    def fun(x, idx):
-        g, dg, noise = m.log_slope(r_row[idx], x)
-        f = orient[idx] * g
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            resid = np.where(noise > 0, f / noise, np.where(f == 0, 0.0, np.inf))
-            step = -g / dg
-        return resid, step, f >= 0
-
-    r_lo, r_hi, ok = solve_bracketed(fun, r_a, r_b, ftol=1.0)
-    if not ok.all():
-        _blocks.warn(
-            f"{np.count_nonzero(~ok)} critical points did not converge in "
-            f"{roots.MAX_ITER} iterations; they are located to within "
-            f"{np.max((r_hi - r_lo)[~ok]):.3g}."
-        )
-    r_x = r_hi
+    x0 = None if K <= _COARSE_K else _model_roots(model[root], a[root], b[root])
+    r_x = _solve_roots(m, rows[root], a[root], b[root], r_kind, x0)
 
     # one at the middle of each run of ends with a zero derivative
     zero = sign == 0
@@ -230,10 +331,126 @@ def _critical_block(w, mu, s):
     key = np.concatenate((2 * at[root] + 1, 2 * start[keep]))
     order = np.argsort(key, kind="stable")
     return (
-        np.concatenate((r_row, z_row))[order],
+        np.concatenate((rows[root], z_row))[order],
         np.concatenate((r_x, z_x))[order],
         np.concatenate((r_kind, z_kind[keep]))[order],
     )
+
+
+def _certified_cells(m):
+    """Cells that :meth:`Rows.certify` (or :meth:`Rows.taylor_certify`) settles.
+
+    The range of the means is first cut at the component means (at most
+    ``_COARSE_K + 1`` of them, evenly spaced in rank, for larger K), and
+    cells are halved until they are settled.
+
+    Returns
+    -------
+    rows, a, b : ndarray of shape (n_cells,)
+        The cells ``[a, b]``, sorted by row, then location.
+    known : ndarray of int8, shape (n_cells,)
+        The sign of the derivative over the whole cell, where the certificate
+        gives it, else 0.
+    model : ndarray of shape (n_cells, 4)
+        The Taylor model of :meth:`Rows.taylor_certify` (NaN for K <= 64).
+    """
+    w, mu, K = m.w, m.mu, m.K
+    live = w > 0
+    lo = np.where(live, mu, np.inf).min(1)
+    hi = np.where(live, mu, -np.inf).max(1)
+    grid = np.sort(np.column_stack((lo, np.clip(mu, lo[:, None], hi[:, None]), hi)), 1)
+    if K > _COARSE_K:
+        grid = grid[:, np.linspace(0, K + 1, _COARSE_K + 1).round().astype(np.intp)]
+        certify = m.taylor_certify
+    else:
+
+        def certify(rows, a, b):
+            ok = m.certify(rows, a, b)
+            return ok, np.zeros(ok.size, np.int8), np.full((ok.size, 4), np.nan)
+
+    G = grid.shape[1]
+    rows = np.repeat(np.arange(len(w)), G - 1)
+    a, b = grid[:, :-1].ravel(), grid[:, 1:].ravel()
+    done = []
+    for _ in range(_MAX_DEPTH):
+        if rows.size == 0:
+            break
+        ok, known, model = _blocks.in_chunks(certify, rows.size, K, rows, a, b)
+        done.append((rows[ok], a[ok], b[ok], known[ok], model[ok]))
+        rows, a, b = rows[~ok], a[~ok], b[~ok]
+        mid = 0.5 * (a + b)
+        rows = np.concatenate((rows, rows))
+        a, b = np.concatenate((a, mid)), np.concatenate((mid, b))
+    if rows.size:
+        _blocks.warn(
+            f"{rows.size} cells of {np.unique(rows).size} mixtures were not "
+            f"resolved after {_MAX_DEPTH} halvings (the narrowest is "
+            f"{np.min(b - a):.3g} wide); critical points inside them may be "
+            "missed."
+        )
+    done.append(
+        (rows, a, b, np.zeros(rows.size, np.int8), np.full((rows.size, 4), np.nan))
+    )
+    rows, a, b, known, model = (np.concatenate(v) for v in zip(*done, strict=True))
+    order = np.lexsort((b, a, rows))
+    return rows[order], a[order], b[order], known[order], model[order]
+
+
+def _end_signs(m, prow, px, at, known):
+    """Signs of the derivative at the cell ends ``px`` (of rows ``prow``).
+
+    Where a cell's certificate gives the sign over the whole cell, its ends
+    take it; the others are evaluated (:meth:`Rows.slope_sign`), 0 where the
+    derivative is zero within rounding.
+    """
+    sign = np.zeros(px.size, dtype=np.int8)
+    sign[at + 1] = known  # each cell's right end, then its left end
+    sign[at] = np.where(known != 0, known, sign[at])
+    todo = np.flatnonzero(sign == 0)
+    sign[todo] = _blocks.in_chunks(m.slope_sign, todo.size, m.K, prow[todo], px[todo])
+    return sign
+
+
+def _model_roots(model, a, b):
+    """Roots of the cells' cubic models of ``p'`` (Newton steps), in ``[a, b]``."""
+    c = 0.5 * (a + b)
+    r = np.maximum(c - a, b - c)
+    d1, d2, d3, d4 = model.T
+    u = np.zeros(c.size)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(6):
+            f = d1 + u * (d2 + u * (d3 / 2 + u * d4 / 6))
+            df = d2 + u * (d3 + u * d4 / 2)
+            u = np.clip(u - f / df, -r, r)
+        x = c + u
+    return np.where(np.isfinite(x), np.clip(x, a, b), c)
+
+
+def _solve_roots(m, row, a, b, kind, start=None):
+    """Critical points inside the cells ``[a, b]``: ``d log p / dx = 0``.
+
+    ``kind`` is +1 where the density rises, then falls. Solved by
+    :func:`solve_bracketed` to the rounding of ``d log p / dx``, from
+    ``start`` where given.
+    """
+    orient = -kind.astype(np.float64)
+
+    def fun(x, idx):
+        g, dg, noise = m.log_slope(row[idx], x)
+        f = orient[idx] * g
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            resid = np.where(noise > 0, f / noise, np.where(f == 0, 0.0, np.inf))
+            step = -g / dg
+        return resid, step, f >= 0
+
+    r_lo, r_hi, ok = solve_bracketed(fun, a, b, start, ftol=1.0)
+    if not ok.all():
+        _blocks.warn(
+            f"{np.count_nonzero(~ok)} critical points did not converge in "
+            f"{roots.MAX_ITER} iterations; they are located to within "
+            f"{np.max((r_hi - r_lo)[~ok]):.3g}."
+        )
+    return r_hi
 
 
 def critical_points(w, mu, s):
