@@ -5,9 +5,8 @@
 from functools import cached_property
 
 import numpy as np
-from numpy.polynomial import hermite_e
 
-from skmdn._mixture import _blocks, roots
+from skmdn._mixture import _blocks, roots, taylor
 from skmdn._mixture.component import (
     D1_AT,
     D1_PEAK,
@@ -41,30 +40,10 @@ _MAX_DEPTH = 200
 # K = 2,000 a cut at every mean made the search quadratic in K).
 _COARSE_K = 64
 # Above _COARSE_K components, cells are certified from Taylor models about
-# their centres (:meth:`Rows.taylor_certify`): where hundreds of components
-# overlap, their terms' bounds cancel poorly and the term-by-term cells of
-# :meth:`Rows.certify` must be 2.5 times as many (K = 2,000). A component
-# whose scale is below 1 / _TAYLOR_RHO of the cell's half-width enters the
-# model by its own bounds instead, as in :meth:`Rows.certify`.
-_TAYLOR_RHO = 0.5
-
-
-def _last_peak(n):
-    """Where ``|He_n(z)| exp(-z**2 / 2)`` peaks last, and its highest peak.
-
-    ``He_n`` is the probabilists' Hermite polynomial, and the derivative of
-    ``He_n(z) exp(-z**2 / 2)`` is ``-He_{n+1}(z) exp(-z**2 / 2)``: beyond the
-    largest root of ``He_{n+1}`` the function falls in ``|z|``. Both values
-    are raised a little above their rounding.
-    """
-    at = hermite_e.hermeroots(np.eye(n + 2)[n + 1]).real
-    peaks = np.abs(hermite_e.hermeval(at, np.eye(n + 1)[n])) * np.exp(-0.5 * at * at)
-    return at.max() * (1 + 1e-9), peaks.max() * (1 + 1e-9)
-
-
-# |He_5(z)| exp(-z^2/2) peaks at most _H5_PEAK (5.78) and falls beyond _H5_AT
-# (3.32): the fifth derivative of a term, in z.
-_H5_AT, _H5_PEAK = _last_peak(5)
+# their centres (:mod:`~skmdn._mixture.taylor`, :meth:`Rows.taylor_certify`):
+# where hundreds of components overlap, their terms' bounds cancel poorly,
+# and the term-by-term cells of :meth:`Rows.certify` are 3.5 times as many
+# (K = 2,000).
 
 
 class Rows(Mixture1D):
@@ -74,6 +53,21 @@ class Rows(Mixture1D):
     def highest(self):
         """The log of the highest component peak, less log sqrt(2 pi) (P,)."""
         return self.lws.max(1)  # the density is at least this high
+
+    def terms(self, rows, x):
+        """:meth:`~Mixture1D.terms`; above ``_COARSE_K`` components, floored.
+
+        At many components most terms are far from ``x``, and numpy's ``exp``
+        is slow where it underflows: their exponents are raised to
+        ``taylor.MIN_EXP`` (-700), so that they stay below ``exp(-700)`` of
+        the largest term, which the rounding bounds ignore.
+        """
+        if self.K <= _COARSE_K:
+            return super().terms(rows, x)
+        z = self.z(rows, x)
+        arg = self.lws[rows] + log_kernel(z)
+        top = arg.max(1)
+        return z, taylor.floor_exp(np.subtract(arg, top[:, None], out=arg)), top
 
     def rounded_terms(self, rows, x):
         """:meth:`~Mixture1D.terms` and the per-term relative rounding of ``h``.
@@ -153,19 +147,20 @@ class Rows(Mixture1D):
         """``1 / s**5``, the scale of a term's fifth derivative."""
         return self.inv_s**5
 
+    @cached_property
+    def lws_size(self):
+        """The largest ``|log(w / s)|`` of each row's live components (P,)."""
+        return np.where(self.w > 0, np.abs(self.lws), 0.0).max(1)
+
     def taylor_certify(self, rows, a, b):
         """Which cells ``[a, b]`` need no further subdivision, from Taylor models.
 
-        About the centre ``c`` of a cell of half-width ``r``, for ``|u| <= r``,
-        ``p'(c + u) = D1 + D2 u + D3 u**2 / 2 + D4 u**3 / 6 + R1`` with
-        ``|R1| <= M5 r**4 / 24``, and ``p''(c + u) = D2 + D3 u + D4 u**2 / 2
-        + R2`` with ``|R2| <= M5 r**3 / 6`` (Lagrange's remainders), where
-        ``D_j = p^(j)(c)`` are sums of the terms' Hermite polynomials and
-        ``M5`` bounds ``|p^(5)|`` over the cell term by term. The terms of
-        components narrower than ``1 / _TAYLOR_RHO`` of ``r`` are bounded on
-        their own instead (:func:`_narrow_bounds`). The tests of
-        :meth:`certify` then settle a cell from these bounds, with the rounding
-        of ``D1`` and ``D2`` (as :meth:`slope_sign` bounds it) as a margin.
+        The models (:func:`~skmdn._mixture.taylor.cell_models`, in chunks of
+        cells) bound the first two derivatives over each cell; the tests of
+        :meth:`certify` then settle a cell from them
+        (:func:`~skmdn._mixture.taylor.settle`), with the rounding of the
+        derivatives at the centre (as :meth:`slope_sign` bounds it) as a
+        margin.
 
         Returns
         -------
@@ -173,106 +168,29 @@ class Rows(Mixture1D):
         sign : ndarray of int8, shape (m,)
             +1 or -1 where the derivative keeps that sign over the whole cell
             (beyond rounding), else 0.
-        model : ndarray of shape (m, 4)
-            ``D1 ... D4`` of the components the Taylor models take, each over
-            the same (unknown) factor, to start the root solves from.
+        model : ndarray of shape (m, taylor.WIDTH)
+            The cells' models.
         """
-        mu, lws, inv_s = self.mu[rows], self.lws[rows], self.inv_s[rows]
-        c = 0.5 * (a + b)
-        r = np.maximum(c - a, b - c)
-        z = standardize_by(c[:, None], mu, inv_s)
-        q = z * z
-        arg = lws - 0.5 * q
-        top = arg.max(1, keepdims=True)
-        h = np.exp(arg - top)
-        rho = r[:, None] * inv_s
-        near = rho <= _TAYLOR_RHO
-        az = np.abs(z)
-        zn = np.maximum(az - rho, 0.0)  # the nearest the cell comes, in z
-        arg_n = lws - 0.5 * zn * zn  # the highest each term gets in the cell
-        with np.errstate(over="ignore", invalid="ignore"):
-            en = np.exp(arg_n - top)
-            model, m5 = _taylor_terms(h * near, z, q, zn, en, lws - top, inv_s)
-            m5 = np.einsum("mk,mk->m", m5 * near, self.inv_s5[rows])
-            lo1, hi1, lo2, hi2 = _narrow_bounds(~near, z, zn, rho, en, lws - top, inv_s)
-            d1, d2, d3, d4 = model.T
-            w1 = r * (
-                np.abs(d2) + r * (np.abs(d3) / 2 + r * (np.abs(d4) / 6 + r * m5 / 24))
-            )
-            w2 = r * (np.abs(d3) + r * (np.abs(d4) / 2 + r * m5 / 6))
-            d1_lo, d1_hi = d1 - w1 + lo1, d1 + w1 + hi1
-            d2_lo, d2_hi = d2 - w2 + lo2, d2 + w2 + hi2
-            # the rounding of D1 and D2, as in slope_sign
-            err = EPS * (self.K + 8 + 2 * np.abs(lws) + 3 * q) + 2 * EPS * np.abs(top)
-            hs = h * inv_s
-            noise1 = np.einsum("mk,mk->m", hs * az, err)
-            noise2 = np.einsum("mk,mk->m", hs * inv_s * np.abs(q - 1), err)
-            rises, falls = d1_lo > noise1, d1_hi < -noise1
-            monotone = (d2_lo > noise2) | (d2_hi < -noise2)
-            steep = np.maximum(d1_hi, -d1_lo)
-            flat = 2 * r * steep <= _FLAT_CELL * (h.sum(1) - r * steep)
-        tallest = arg_n.max(1) + np.log(self.K)
-        negligible = tallest < self.highest[rows] + _NEGLIGIBLE
-        ok = rises | falls | monotone | flat | negligible
-        return ok, rises.astype(np.int8) - falls, model
+        model = _blocks.in_chunks(
+            lambda *cells: taylor.cell_models(self, *cells),
+            rows.size,
+            self.K,
+            rows,
+            a,
+            b,
+        )
+        r = model[:, taylor.R]
+        ok, sign = taylor.settle(model, -r, r, _FLAT_CELL)
+        ok |= self.negligible(rows, model[:, taylor.TALLEST])
+        return ok, sign, model
 
+    def negligible(self, rows, tallest):
+        """Whether cells whose highest term is ``exp(tallest)`` are negligible.
 
-def _taylor_terms(h, z, q, zn, en, log_peak, inv_s):
-    """``D1 ... D4`` of :meth:`Rows.taylor_certify`, and the terms of ``M5``.
-
-    ``h`` are the terms at the centre (0 for those left out), ``en`` at the
-    nearest point of the cell, and ``log_peak`` the logs of their heights at
-    their means (all over the same factor). The terms of ``M5`` are each
-    component's bound of ``|He_5(z)| exp(-z**2 / 2)`` over the cell, times its
-    height: at the nearest point beyond ``_H5_AT``, else ``_H5_PEAK``.
-    """
-    hs = h * inv_s
-    d1 = -np.einsum("mk,mk->m", hs, z)
-    hs *= inv_s
-    d2 = np.einsum("mk,mk->m", hs, q - 1)
-    hs *= inv_s
-    d3 = -np.einsum("mk,mk->m", hs, z * (q - 3))
-    hs *= inv_s
-    d4 = np.einsum("mk,mk->m", hs, (q - 6) * q + 3)
-    qn = zn * zn
-    m5 = np.abs(zn * ((qn - 10) * qn + 15)) * en
-    inside = zn < _H5_AT
-    m5[inside] = _H5_PEAK * np.exp(log_peak[inside])
-    return np.column_stack((d1, d2, d3, d4)), m5
-
-
-def _narrow_bounds(narrow, z, zn, rho, en, log_peak, inv_s):
-    """Bound the ``p'`` and ``p''`` terms of narrow components, summed per cell.
-
-    Each such term is bounded over the cell on its own, as in
-    :meth:`Rows.certify`: beyond the landmarks of its derivative, between its
-    values at the nearest and farthest points of the cell (``zn`` and
-    ``|z| + rho`` in z); otherwise by the derivative's extremes, and by its
-    sign where the cell lies on one side of the mean.
-
-    Returns
-    -------
-    lo1, hi1, lo2, hi2 : ndarray of shape (m,)
-        Bounds of the narrow components' sums of ``p'`` and of ``p''``.
-    """
-    m, K = z.shape
-    idx = np.flatnonzero(narrow)
-    cell = idx // K
-    z, zn, en, log_peak, inv_s = (v.ravel()[idx] for v in (z, zn, en, log_peak, inv_s))
-    zf = np.abs(z) + rho.ravel()[idx]  # the farthest point of the cell, in z
-    ef = np.exp(log_peak - 0.5 * zf * zf)
-    peak = np.exp(log_peak)
-    # -t' s = z exp(-z^2/2) peak: its size between ``small`` and ``big``
-    big = np.where(zn >= D1_AT, en * zn, D1_PEAK * peak)
-    small = np.minimum(en * zn, ef * zf)
-    outside = zn > 0
-    lo1 = np.where(outside & (z < 0), small, -big) * inv_s
-    hi1 = np.where(outside & (z > 0), -small, big) * inv_s
-    # t'' s^2 = (z^2 - 1) exp(-z^2/2) peak
-    far = zn >= D2_AT
-    lo2 = np.where(far, ef * (zf * zf - 1), -peak) * (inv_s * inv_s)
-    hi2 = np.where(far, en * (zn * zn - 1), D2_PEAK * peak) * (inv_s * inv_s)
-    return [np.bincount(cell, v, minlength=m) for v in (lo1, hi1, lo2, hi2)]
+        Below ``exp(_NEGLIGIBLE)`` of the row's highest component peak, all
+        ``K`` terms together.
+        """
+        return tallest + np.log(self.K) < self.highest[rows] + _NEGLIGIBLE
 
 
 def _critical_block(w, mu, s):
@@ -312,7 +230,9 @@ def _critical_block(w, mu, s):
     # a critical point inside each cell whose ends have opposite signs
     root = sign[at] * sign[at + 1] < 0
     r_kind = sign[at][root]  # +1: the density rises, then falls
-    x0 = None if K <= _COARSE_K else _model_roots(model[root], a[root], b[root])
+    x0 = None
+    if K > _COARSE_K:  # from the roots of the cells' models
+        x0 = taylor.model_roots(model[root], a[root], b[root])
     r_x = _solve_roots(m, rows[root], a[root], b[root], r_kind, x0)
 
     # one at the middle of each run of ends with a zero derivative
@@ -342,7 +262,10 @@ def _certified_cells(m):
 
     The range of the means is first cut at the component means (at most
     ``_COARSE_K + 1`` of them, evenly spaced in rank, for larger K), and
-    cells are halved until they are settled.
+    cells are halved until they are settled. Above ``_COARSE_K`` components,
+    the halves of a cell are first tried on its own Taylor model
+    (:func:`~skmdn._mixture.taylor.settle`), and modelled afresh only where
+    that does not settle them.
 
     Returns
     -------
@@ -351,8 +274,8 @@ def _certified_cells(m):
     known : ndarray of int8, shape (n_cells,)
         The sign of the derivative over the whole cell, where the certificate
         gives it, else 0.
-    model : ndarray of shape (n_cells, 4)
-        The Taylor model of :meth:`Rows.taylor_certify` (NaN for K <= 64).
+    model : ndarray of shape (n_cells, taylor.WIDTH)
+        The Taylor model that settled each cell (NaN for K <= _COARSE_K).
     """
     w, mu, K = m.w, m.mu, m.K
     live = w > 0
@@ -365,22 +288,29 @@ def _certified_cells(m):
     else:
 
         def certify(rows, a, b):
-            ok = m.certify(rows, a, b)
-            return ok, np.zeros(ok.size, np.int8), np.full((ok.size, 4), np.nan)
+            ok = _blocks.in_chunks(m.certify, rows.size, K, rows, a, b)
+            return ok, np.zeros(ok.size, np.int8), taylor.no_models(ok.size)
 
     G = grid.shape[1]
     rows = np.repeat(np.arange(len(w)), G - 1)
     a, b = grid[:, :-1].ravel(), grid[:, 1:].ravel()
+    parent = None
     done = []
     for _ in range(_MAX_DEPTH):
+        if parent is not None:  # the halves, on their parent's model
+            c = parent[:, taylor.C]
+            ok, known = taylor.settle(parent, a - c, b - c, _FLAT_CELL)
+            done.append((rows[ok], a[ok], b[ok], known[ok], parent[ok]))
+            rows, a, b = rows[~ok], a[~ok], b[~ok]
         if rows.size == 0:
             break
-        ok, known, model = _blocks.in_chunks(certify, rows.size, K, rows, a, b)
+        ok, known, model = certify(rows, a, b)
         done.append((rows[ok], a[ok], b[ok], known[ok], model[ok]))
-        rows, a, b = rows[~ok], a[~ok], b[~ok]
+        rows, a, b, model = rows[~ok], a[~ok], b[~ok], model[~ok]
         mid = 0.5 * (a + b)
         rows = np.concatenate((rows, rows))
         a, b = np.concatenate((a, mid)), np.concatenate((mid, b))
+        parent = np.concatenate((model, model)) if K > _COARSE_K else None
     if rows.size:
         _blocks.warn(
             f"{rows.size} cells of {np.unique(rows).size} mixtures were not "
@@ -388,9 +318,8 @@ def _certified_cells(m):
             f"{np.min(b - a):.3g} wide); critical points inside them may be "
             "missed."
         )
-    done.append(
-        (rows, a, b, np.zeros(rows.size, np.int8), np.full((rows.size, 4), np.nan))
-    )
+    unsettled = (np.zeros(rows.size, np.int8), taylor.no_models(rows.size))
+    done.append((rows, a, b, *unsettled))
     rows, a, b, known, model = (np.concatenate(v) for v in zip(*done, strict=True))
     order = np.lexsort((b, a, rows))
     return rows[order], a[order], b[order], known[order], model[order]
@@ -411,21 +340,6 @@ def _end_signs(m, prow, px, at, known):
     return sign
 
 
-def _model_roots(model, a, b):
-    """Roots of the cells' cubic models of ``p'`` (Newton steps), in ``[a, b]``."""
-    c = 0.5 * (a + b)
-    r = np.maximum(c - a, b - c)
-    d1, d2, d3, d4 = model.T
-    u = np.zeros(c.size)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(6):
-            f = d1 + u * (d2 + u * (d3 / 2 + u * d4 / 6))
-            df = d2 + u * (d3 + u * d4 / 2)
-            u = np.clip(u - f / df, -r, r)
-        x = c + u
-    return np.where(np.isfinite(x), np.clip(x, a, b), c)
-
-
 def _solve_roots(m, row, a, b, kind, start=None):
     """Critical points inside the cells ``[a, b]``: ``d log p / dx = 0``.
 
@@ -436,7 +350,7 @@ def _solve_roots(m, row, a, b, kind, start=None):
     orient = -kind.astype(np.float64)
 
     def fun(x, idx):
-        g, dg, noise = m.log_slope(row[idx], x)
+        g, dg, noise = _blocks.in_chunks(m.log_slope, idx.size, m.K, row[idx], x)
         f = orient[idx] * g
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             resid = np.where(noise > 0, f / noise, np.where(f == 0, 0.0, np.inf))
@@ -470,7 +384,9 @@ def critical_points(w, mu, s):
     """
     w, mu, s = _blocks.contiguous(w, mu, s)
     P, K = w.shape
-    step = max(1, _blocks.BUDGET // (K * (min(K, _COARSE_K) + 2)))
+    # (above _COARSE_K, the cells' temporaries are chunked: the blocks are
+    # bounded by the rows' own arrays, and larger ones share the small steps)
+    step = max(1, _blocks.BUDGET // (K * (K + 2 if K <= _COARSE_K else 8)))
     parts = []
     for i in range(0, P, step):
         row, x, kind = _critical_block(
