@@ -71,10 +71,24 @@ def _last_peak(n):
 H5_AT, H5_PEAK = _last_peak(5)
 
 
-def floor_exp(x):
-    """``exp(x)`` in place, ``x`` raised to ``MIN_EXP`` first (which bounds it)."""
+_EXP_FLOOR = np.exp(MIN_EXP)
+
+
+def ceil_exp(x):
+    """``exp(x)`` in place, ``x`` raised to ``MIN_EXP`` first: an upper bound."""
     np.maximum(x, MIN_EXP, out=x)
     return np.exp(x, out=x)
+
+
+def fast_exp(x):
+    """``exp(x)`` in place, 0 below ``MIN_EXP``: a lower bound, as underflow is.
+
+    ``exp(max(x, MIN_EXP)) - exp(MIN_EXP)``: exact (to rounding) wherever
+    ``exp(x)`` is above about ``exp(-660)`` of the largest term.
+    """
+    x = ceil_exp(x)
+    x -= _EXP_FLOOR
+    return x
 
 
 def no_models(n):
@@ -98,27 +112,27 @@ def cell_models(m, rows, a, b):
     h += lws
     top = h.max(1, keepdims=True)
     lws -= top  # the log of each term's height at its mean
-    h = floor_exp(np.subtract(h, top, out=h))
+    h = fast_exp(np.subtract(h, top, out=h))
     density = h.sum(1)
     az = np.abs(z)
-    rho = inv_s * r[:, None]  # the half-width in each component's scale
-    zn = np.subtract(az, rho)
+    zn = np.multiply(inv_s, r[:, None])  # the half-width in each scale
+    zn = np.subtract(az, zn, out=zn)
     zn = np.maximum(zn, 0.0, out=zn)  # the nearest the cell comes, in z
     qn = zn * zn
     en = qn * -0.5
     en += lws  # the most each term gets in the cell
     tallest = en.max(1) + top[:, 0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        en = floor_exp(en)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        en = ceil_exp(en)
         m5 = _fifth_bound(zn, qn, en, lws)
-        narrow = _narrow_terms(rho, zn, en, m5)
-        bounds = _narrow_bounds(narrow, z, zn, rho, en, lws, inv_s)
+        narrow, rho = _narrow_terms(inv_s, r, zn, en, m5)
+        bounds = _narrow_bounds(narrow, rho, z, zn, en, lws, inv_s)
         h.ravel()[narrow] = 0.0  # the terms of the Taylor models
         m5.ravel()[narrow] = 0.0
         m5 = np.einsum("mk,mk->m", m5, m.inv_s5[rows])
-        # the rounding of each term, relative (as in Rows.rounded_terms)
-        err = np.multiply(q, 3, out=qn)
-        err += m.K + 8 + 2 * (np.abs(top) + m.lws_size[rows, None])
+        # the relative rounding of a term is err + 3 EPS z**2 (as in
+        # Rows.rounded_terms, with the row's largest |log(w / s)|)
+        err = EPS * (m.K + 8 + 2 * (np.abs(top[:, 0]) + m.lws_size[rows]))
         d, noise1, noise2 = _taylor_terms(h, z, q, az, inv_s, err)
     return np.column_stack(
         (
@@ -228,43 +242,51 @@ def _fifth_bound(zn, qn, en, log_peak):
     m5 *= en
     inside = np.flatnonzero(zn < H5_AT)
     peak = log_peak.ravel()[inside]
-    m5.ravel()[inside] = H5_PEAK * floor_exp(peak)
+    m5.ravel()[inside] = H5_PEAK * ceil_exp(peak)
     return m5
 
 
-def _narrow_terms(rho, zn, en, m5):
+def _narrow_terms(inv_s, r, zn, en, m5):
     """Flat indices of the terms that :func:`_narrow_bounds` bounds on their own.
 
     Those of components narrower than ``1 / NARROW_RHO`` of the cell's
-    half-width (``rho`` is the half-width in their scales) whose Taylor
+    half-width ``r`` (``rho = r / s`` above ``NARROW_RHO``) whose Taylor
     remainder, ``rho**4 / 24`` of their ``M5`` term ``m5`` (in the scale of
     their first derivative), would exceed their own bounds' width (at most
     the most ``|z| exp(-z**2 / 2)`` gets in the cell, times their height),
-    unless it is negligible (below ``TINY_REMAINDER``).
+    unless it is negligible (below ``TINY_REMAINDER``). Returns the indices
+    and their ``rho``.
     """
-    wide = np.flatnonzero(rho > NARROW_RHO)
-    rho_w = rho.ravel()[wide]
-    rho_w *= rho_w
-    rem = (rho_w * rho_w) * m5.ravel()[wide] / 24
+    wide = np.flatnonzero(inv_s > (NARROW_RHO / r)[:, None])
+    rho = inv_s.ravel()[wide] * r[wide // inv_s.shape[1]]
+    rho4 = rho * rho
+    rho4 *= rho4
+    rem = rho4 * m5.ravel()[wide] / 24
     own = en.ravel()[wide] * np.maximum(zn.ravel()[wide], D1_PEAK)
-    return wide[(rem > own) & (rem > TINY_REMAINDER)]
+    keep = (rem > own) & (rem > TINY_REMAINDER)
+    return wide[keep], rho[keep]
 
 
 def _taylor_terms(h, z, q, az, inv_s, err):
     """Return ``D1 ... D4`` of :func:`cell_models`, and the rounding of ``D1, D2``.
 
-    ``h`` are the terms at the centre (0 for those left out), and ``err``
-    their relative rounding; the rounding of ``D_j`` is ``EPS`` times the sum
-    of ``err |h He_j(z)| / s**j``. ``h`` and ``az`` (``|z|``) are overwritten.
+    ``h`` are the terms at the centre (0 for those left out), and their
+    relative rounding is ``err + 3 EPS z**2`` (``err`` per cell); the rounding
+    of ``D_j`` is the sum of that times ``|h He_j(z)| / s**j``. ``h`` and
+    ``az`` (``|z|``) are overwritten.
     """
+
+    def rounding(sizes):
+        return err * sizes.sum(1) + 3 * EPS * np.einsum("mk,mk->m", sizes, q)
+
     hs = np.multiply(h, inv_s, out=h)
     d1 = -np.einsum("mk,mk->m", hs, z)
-    noise1 = np.einsum("mk,mk->m", np.multiply(az, hs, out=az), err)
+    noise1 = rounding(np.multiply(az, hs, out=az))
     hs *= inv_s
     he = np.subtract(q, 1, out=az)
     d2 = np.einsum("mk,mk->m", hs, he)
     he = np.abs(he, out=he)
-    noise2 = np.einsum("mk,mk->m", np.multiply(he, hs, out=he), err)
+    noise2 = rounding(np.multiply(he, hs, out=he))
     hs *= inv_s
     he = np.subtract(q, 3, out=he)
     d3 = -np.einsum("mk,mk->m", hs, np.multiply(he, z, out=he))
@@ -273,17 +295,18 @@ def _taylor_terms(h, z, q, az, inv_s, err):
     he *= q
     he += 3
     d4 = np.einsum("mk,mk->m", hs, he)
-    return np.column_stack((d1, d2, d3, d4)), EPS * noise1, EPS * noise2
+    return np.column_stack((d1, d2, d3, d4)), noise1, noise2
 
 
-def _narrow_bounds(narrow, z, zn, rho, en, log_peak, inv_s):
+def _narrow_bounds(narrow, rho, z, zn, en, log_peak, inv_s):
     """Bound the ``p'`` and ``p''`` terms of narrow components, summed per cell.
 
     Each such term is bounded over the cell on its own, as the term-by-term
     certificate does: beyond the landmarks of its derivative, between its
     values at the nearest and farthest points of the cell (``zn`` and
-    ``|z| + rho`` in z); otherwise by the derivative's extremes, and by its
-    sign where the cell lies on one side of the mean.
+    ``|z| + rho`` in z, ``rho`` the half-width in their scales); otherwise
+    by the derivative's extremes, and by its sign where the cell lies on one
+    side of the mean.
 
     Returns
     -------
@@ -297,12 +320,9 @@ def _narrow_bounds(narrow, z, zn, rho, en, log_peak, inv_s):
     z, zn, en, log_peak, inv_s = (
         v.ravel()[narrow] for v in (z, zn, en, log_peak, inv_s)
     )
-    zf = np.abs(z) + rho.ravel()[narrow]  # the farthest point of the cell, in z
-    ef = log_peak - 0.5 * zf * zf
-    under = ef < MIN_EXP
-    ef = floor_exp(ef)
-    ef[under] = 0.0  # a lower bound
-    peak = floor_exp(log_peak)
+    zf = np.abs(z) + rho  # the farthest point of the cell, in z
+    ef = fast_exp(log_peak - 0.5 * zf * zf)  # a lower bound
+    peak = ceil_exp(log_peak)
     # -t' s = z exp(-z^2/2) peak: its size between ``small`` and ``big``
     big = np.where(zn >= D1_AT, en * zn, D1_PEAK * peak)
     small = np.minimum(en * zn, ef * zf)
