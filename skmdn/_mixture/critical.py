@@ -2,7 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -42,8 +42,8 @@ _COARSE_K = 64
 # Above _COARSE_K components, cells are certified from Taylor models about
 # their centres (:mod:`~skmdn._mixture.taylor`, :meth:`Rows.taylor_certify`):
 # where hundreds of components overlap, their terms' bounds cancel poorly,
-# and the term-by-term cells of :meth:`Rows.certify` are 3.5 times as many
-# (K = 2,000).
+# and the term-by-term cells of :meth:`Rows.certify` cost 3.5 times as many
+# evaluations (K = 2,000).
 
 
 class Rows(Mixture1D):
@@ -104,7 +104,7 @@ class Rows(Mixture1D):
     def _log_slope_many(self, rows, x):
         """:meth:`log_slope` above ``_COARSE_K`` components, in fewer passes.
 
-        The same sums, taken over the (floored) terms and divided by their
+        The same sums, over the terms of :meth:`terms` and divided by their
         total once; a term's rounding is bounded with the row's largest
         ``|log(w / s)|`` (:attr:`lws_size`) in place of its own.
         """
@@ -201,14 +201,8 @@ class Rows(Mixture1D):
         model : ndarray of shape (m, taylor.WIDTH)
             The cells' models.
         """
-        model = _blocks.in_chunks(
-            lambda *cells: taylor.cell_models(self, *cells),
-            rows.size,
-            self.K,
-            rows,
-            a,
-            b,
-        )
+        models = partial(taylor.cell_models, self)
+        model = _blocks.in_chunks(models, rows.size, self.K, rows, a, b)
         r = model[:, taylor.R]
         ok, sign = taylor.settle(model, -r, r, _FLAT_CELL)
         ok |= self.negligible(rows, model[:, taylor.TALLEST])

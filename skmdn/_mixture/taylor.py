@@ -32,24 +32,17 @@ from skmdn._mixture.roots import EPS
 # (and is not negligible: below TINY_REMAINDER of the largest term).
 NARROW_RHO = 0.5
 TINY_REMAINDER = 1e-20
-# Exponents of the terms are raised to this: numpy's exp is 15 to 200 times
-# slower below it (where its result nears the subnormals), and most of
-# K = 2,000 terms are far from any one point.
+# numpy's exp is 15 to 200 times slower below this (where its result nears
+# the subnormals), and most of K = 2,000 terms are far from any one point:
+# exponents are raised to it, for upper bounds, or their terms taken as 0
+# (ceil_exp, fast_exp).
 MIN_EXP = -700.0
 # The columns of a cell's model: its centre and half-width, D1 ... D4, M5,
 # the narrow terms' bounds of p' and of p'' (lower, upper), the rounding of
 # p' and of p'', the density at the centre and the log of the most any term
 # gets in the cell (unscaled).
-C, R, D, M5, NARROW, NOISE, DENSITY, TALLEST = (
-    0,
-    1,
-    slice(2, 6),
-    6,
-    slice(7, 11),
-    11,
-    13,
-    14,
-)
+C, R, M5, NOISE, DENSITY, TALLEST = 0, 1, 6, 11, 13, 14
+D, NARROW = slice(2, 6), slice(7, 11)
 WIDTH = 15
 
 
@@ -130,6 +123,7 @@ def cell_models(m, rows, a, b):
         h.ravel()[narrow] = 0.0  # the terms of the Taylor models
         m5.ravel()[narrow] = 0.0
         m5 = np.einsum("mk,mk->m", m5, m.inv_s5[rows])
+        m5 *= 1 + 2 * (m.K + 8) * EPS  # above its own rounding
         # the relative rounding of a term is err + 3 EPS z**2 (as in
         # Rows.rounded_terms, with the row's largest |log(w / s)|)
         err = EPS * (m.K + 8 + 2 * (np.abs(top[:, 0]) + m.lws_size[rows]))
