@@ -140,9 +140,11 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
         up = rising[cj]
         lam_c = lam[ci]
         orient = np.where(up, 1.0, -1.0)
+        seen_x, seen_g = np.full(ci.size, np.nan), np.empty(ci.size)
 
         def fun(x, k):
             logp, g = logpdf(m, seg_rows[k], x)
+            seen_x[k], seen_g[k] = x, g  # each crossing's last evaluation
             d = logp - lam_c[k]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 step = -d / g
@@ -154,7 +156,9 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
         r_lo, r_hi, ok = solve_bracketed(fun, sa, sb, x0, ftol=tol)
         r = np.where(up, r_hi, r_lo)  # the end inside the set
         crossings[seg_rows, cj] = r
-        _, g_r = logpdf(m, seg_rows, r)
+        g_r = seen_g  # d log p / dx at r: evaluated last, or evaluated again
+        again = np.flatnonzero(r != seen_x)
+        g_r[again] = logpdf(m, seg_rows[again], r[again])[1]
         F_r = cdf(m_mass, seg_rows, r)
         mass = np.where(full, F_b[idx] - F_a[idx], 0.0)
         mass[ci, cj] = np.where(up, F_b[seg_rows, cj] - F_r, F_r - F_a[seg_rows, cj])
