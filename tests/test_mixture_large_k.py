@@ -2,13 +2,15 @@
 
 Speed is measured by ``benchmarks/large_k.py``, not tested; these tests check
 that the draws stay in memory linear in their number, and that the modes and
-highest-density sets found with the coarse first cut of large K are right
-(against a fine grid and against the cut at every mean).
+highest-density sets found with the coarse first cut and the Taylor models of
+large K are right (against a fine grid, and against the term-by-term cells
+cut at every mean).
 """
 
 import tracemalloc
 
 import numpy as np
+import pytest
 from numpy.testing import assert_allclose
 from scipy.special import logsumexp, ndtr
 
@@ -96,3 +98,75 @@ def test_coarse_first_cut_finds_the_same_critical_points(monkeypatch):
     np.testing.assert_array_equal(row, row_all)
     np.testing.assert_array_equal(kind, kind_all)
     assert_allclose(x, x_all, rtol=1e-12, atol=1e-12)
+
+
+def _dense_check(dist, i, modes, anti):
+    """Modes and antimodes of row ``i`` against a grid 1/25 of its least scale apart."""
+    mu, s = dist.means[i, :, 0], dist.scales[i, :, 0]
+    x = np.arange(mu.min() - 1, mu.max() + 1, s.min() / 25)
+    logp = _grid_logpdf(dist, i, x)
+    tol = 1e-12 * np.maximum(1.0, np.abs(logp))
+    # every local maximum of the grid (beyond rounding) lies next to a mode
+    rise, fall = np.diff(logp) > tol[1:], -np.diff(logp) > tol[:-1]
+    peaks = np.flatnonzero(rise[:-1] & fall[1:]) + 1
+    assert peaks.size >= 2  # the rows are multimodal
+    for k in peaks:
+        assert ((modes >= x[k - 1]) & (modes <= x[k + 1])).any(), x[k]
+    # each mode is the highest point of its basin, each antimode the lowest
+    # between its modes
+    at_modes, at_anti = _grid_logpdf(dist, i, modes), _grid_logpdf(dist, i, anti)
+    cuts = np.r_[-np.inf, anti, np.inf]
+    for j in range(modes.size):
+        basin = (x >= cuts[j]) & (x <= cuts[j + 1])
+        assert logp[basin].max() <= at_modes[j] + 1e-12 * abs(at_modes[j])
+    for j in range(anti.size):
+        between = (x >= modes[j]) & (x <= modes[j + 1])
+        assert logp[between].min() >= at_anti[j] - 1e-12 * abs(at_anti[j])
+
+
+def test_every_mode_at_large_k_against_a_dense_grid():
+    dist = _pooled(3, seed=5)
+    w, mu, s = dist.weights, dist.means[..., 0], dist.scales[..., 0]
+    modes, n_modes, anti = critical.sorted_critical_points(w, mu, s)
+    found = dist.modes()
+    for i in range(len(dist)):
+        k = n_modes[i]
+        _dense_check(dist, i, modes[i, :k], anti[i, : k - 1])
+        assert_allclose(np.sort(found[i].locations[:, 0]), modes[i, :k], rtol=0, atol=0)
+
+
+def _wild(n_rows, K, seed, spikes):
+    """Weights, means and scales from 1e-3 to 1e3, narrow components on broad ones."""
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.full(K, 0.5), size=n_rows)
+    log_s = rng.uniform(-3, 3, size=(n_rows, K))
+    mu = rng.normal(size=(n_rows, K)) * 10 ** rng.uniform(-3, 3, size=(n_rows, K))
+    if spikes:
+        half = K // 2
+        mu[:, :half] = mu[:, K - half :]
+        log_s[:, :half] = np.maximum(log_s[:, K - half :] - 2, -3)
+    return w, mu, 10**log_s
+
+
+@pytest.mark.parametrize("K", [65, 150])
+@pytest.mark.parametrize("spikes", [False, True])
+def test_taylor_cells_find_the_term_by_term_critical_points(monkeypatch, K, spikes):
+    w, mu, s = _wild(4, K, K + spikes, spikes)
+    row, x, kind = critical.critical_points(w, mu, s)
+    monkeypatch.setattr(critical, "_COARSE_K", 10**6)  # term by term, every mean
+    row_all, x_all, kind_all = critical.critical_points(w, mu, s)
+    np.testing.assert_array_equal(row, row_all)
+    np.testing.assert_array_equal(kind, kind_all)
+    assert_allclose(x, x_all, rtol=1e-12, atol=1e-12 * np.abs(mu).max())
+
+
+def test_degenerate_rows_of_many_components():
+    K = 100
+    one = np.zeros(K)
+    one[7] = 1.0  # one live component among zero weights
+    w = np.stack([one, np.full(K, 1 / K)])
+    mu = np.stack([np.linspace(-5, 5, K), np.full(K, 0.3)])  # then all equal
+    s = np.full((2, K), 0.5)
+    modes, n_modes, _ = critical.sorted_critical_points(w, mu, s)
+    np.testing.assert_array_equal(n_modes, [1, 1])
+    np.testing.assert_array_equal(modes[:, 0], [mu[0, 7], 0.3])

@@ -70,10 +70,12 @@ class RegionMethods:
         """All local modes of each row's mixture, with their densities and masses.
 
         For one target the result is complete: the derivative of the density
-        is bounded over cells (interval bounds, component by component) that
-        are halved until each provably holds no critical point, or at most
-        one, found from the signs at its ends; every mode is then located to
-        the rounding of ``d log p / dx``. The only exceptions are a bump so
+        is bounded over cells (interval bounds, component by component; above
+        64 components, Taylor models about each cell's centre with rigorous
+        remainders, which need fewer cells where many components overlap)
+        that are halved until each provably holds no critical point, or at
+        most one, found from the signs at its ends; every mode is then located
+        to the rounding of ``d log p / dx``. The only exceptions are a bump so
         flat that the density varies across it by less than 1e-13 of itself,
         and critical points where the density is below 1e-300 of the highest
         component's peak (an odd number of them counts as one there).

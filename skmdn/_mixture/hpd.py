@@ -7,8 +7,8 @@ from functools import partial
 import numpy as np
 
 from skmdn._mixture import _blocks, roots
-from skmdn._mixture.component import Mixture1D, log_kernel, quantile
-from skmdn._mixture.critical import critical_points, ragged_to_padded
+from skmdn._mixture.component import log_kernel, quantile
+from skmdn._mixture.critical import Rows, critical_points, ragged_to_padded
 from skmdn._mixture.density import logpdf
 from skmdn._mixture.roots import EPS, bisect, solve_bracketed
 
@@ -66,7 +66,10 @@ def hpd_sets(w, mu, s, confidence, mass=None):
     n_crit = np.bincount(row, minlength=P)
     out = []
     K_all = K if mass is None else max(K, mass[0].shape[1])
-    rows_per_block = max(1, _blocks.BUDGET // (K_all * (int(n_crit.max()) + 1)))
+    # (the temporaries of (points, components) are chunked: a block is
+    # bounded by its (rows, segments) arrays, and larger ones share the small
+    # steps of the solvers)
+    rows_per_block = max(1, _blocks.BUDGET // (K_all * min(int(n_crit.max()) + 1, 8)))
     for i in range(0, P, rows_per_block):
         sl = slice(i, i + rows_per_block)
         j, k = np.searchsorted(row, [i, i + rows_per_block])  # row is sorted
@@ -81,9 +84,17 @@ def hpd_sets(w, mu, s, confidence, mass=None):
 
 def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
     P, K = w.shape
-    m = Mixture1D(w, mu, s)
+    # (Rows: their terms' exponentials stay fast at many components)
+    m = Rows(w, mu, s)
     # the mixture that measures the mass: the same one, or another (on t)
-    m_mass = m if mass is None else Mixture1D(*mass)
+    m_mass = m if mass is None else Rows(*mass)
+
+    def logpdf(mm, rows, x):  # in chunks of rows that stay in the cache
+        return _blocks.in_chunks(mm.logpdf, rows.size, mm.K, rows, x)
+
+    def cdf(mm, rows, x):
+        return _blocks.in_chunks(mm.cdf, rows.size, mm.K, rows, x)
+
     live = w > 0
     far_lo = np.where(live, mu - 40 * s, np.inf).min(1)
     far_hi = np.where(live, mu + 40 * s, -np.inf).max(1)
@@ -129,9 +140,11 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
         up = rising[cj]
         lam_c = lam[ci]
         orient = np.where(up, 1.0, -1.0)
+        seen_x, seen_g = np.full(ci.size, np.nan), np.empty(ci.size)
 
         def fun(x, k):
-            logp, g = m.logpdf(seg_rows[k], x)
+            logp, g = logpdf(m, seg_rows[k], x)
+            seen_x[k], seen_g[k] = x, g  # each crossing's last evaluation
             d = logp - lam_c[k]
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 step = -d / g
@@ -143,8 +156,10 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
         r_lo, r_hi, ok = solve_bracketed(fun, sa, sb, x0, ftol=tol)
         r = np.where(up, r_hi, r_lo)  # the end inside the set
         crossings[seg_rows, cj] = r
-        _, g_r = m.logpdf(seg_rows, r)
-        F_r = m_mass.cdf(seg_rows, r)
+        g_r = seen_g  # d log p / dx at r: evaluated last, or evaluated again
+        again = np.flatnonzero(r != seen_x)
+        g_r[again] = logpdf(m, seg_rows[again], r[again])[1]
+        F_r = cdf(m_mass, seg_rows, r)
         mass = np.where(full, F_b[idx] - F_a[idx], 0.0)
         mass[ci, cj] = np.where(up, F_b[seg_rows, cj] - F_r, F_r - F_a[seg_rows, cj])
         slope = np.zeros(mass.shape)
@@ -152,7 +167,7 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
             if m_mass is m:
                 slope[ci, cj] = 1.0 / np.abs(g_r)
             else:  # d mass / d log level = p_mass(r) / |d log p / dx|
-                slope[ci, cj] = np.exp(m_mass.logpdf(seg_rows, r)[0]) / np.abs(g_r)
+                slope[ci, cj] = np.exp(logpdf(m_mass, seg_rows, r)[0]) / np.abs(g_r)
         lo = np.where(full, A[idx], 0.0)
         hi = np.where(full, B[idx], 0.0)
         lo[ci, cj] = np.where(up, r, sa)
@@ -202,8 +217,8 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
 
         def half_width(h, k):
             r, m0, mm = fix[k], mode[k], m_mass
-            held = mm.cdf(r, m0 + h) - mm.cdf(r, m0 - h) - confidence
-            dens = np.exp(mm.logpdf(r, m0 + h)[0]) + np.exp(mm.logpdf(r, m0 - h)[0])
+            held = cdf(mm, r, m0 + h) - cdf(mm, r, m0 - h) - confidence
+            dens = np.exp(logpdf(mm, r, m0 + h)[0]) + np.exp(logpdf(mm, r, m0 - h)[0])
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 step = -held / dens
             return held, step, held >= 0
@@ -223,7 +238,7 @@ def _hpd_block(w, mu, s, crit_row, crit_x, confidence, mass=None):
     else:  # the density of the mass at each end, times the spacing there
         dens = np.exp(
             np.column_stack(
-                [m_mass.logpdf(owner, intervals[:, e])[0] for e in range(2)]
+                [logpdf(m_mass, owner, intervals[:, e])[0] for e in range(2)]
             )
         )
         grain = (dens * np.abs(np.spacing(intervals))).sum(1)
