@@ -38,6 +38,7 @@ _SKLEARN_API = [
     ("sklearn.preprocessing.StandardScaler", "class"),
     ("sklearn.preprocessing.MinMaxScaler", "class"),
     ("sklearn.preprocessing.MaxAbsScaler", "class"),
+    ("sklearn.preprocessing.SplineTransformer", "class"),
     ("sklearn.preprocessing.RobustScaler", "class"),
     ("sklearn.preprocessing.QuantileTransformer", "class"),
     ("sklearn.utils.metadata_routing.MetadataRequest", "class"),
