@@ -26,6 +26,7 @@ from skmdn._module import ModuleParamsMixin
 from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation, check_block_order
 from skmdn._target import TARGET_TYPES, Target
+from skmdn._threads import one_thread
 from skmdn._training import History, TrainingConfig, fit_networks
 from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
 from skmdn._views import DistributionViewsMixin
@@ -258,14 +259,20 @@ class MDNRegressor(
 
     n_jobs : int or None, default=None
         Number of threads torch's CPU kernels use during ``fit`` and
-        ``partial_fit``. None means 1 (as everywhere in scikit-learn), -1
-        all cores. The limit is set with threadpoolctl for the calling thread
-        only and for the duration of the call, so torch's global setting is
-        untouched and fits in other threads are unaffected. One thread is
-        the default because these models are small: a second core made a
-        10,000-row fit 1.2 to 1.3 times faster when it was free, and 1.5 to
-        50 times slower when other processes held the cores (OpenMP threads
-        spin-wait); see the "Performance" page.
+        ``partial_fit``, and over which the prediction methods spread their
+        blocks of 8,192 rows (each block on one BLAS and torch thread;
+        ``sample`` keeps one thread, for its generator's order). None means 1
+        (as everywhere in scikit-learn), -1 all cores. The limit is set with
+        threadpoolctl for the duration of the call: torch's setting for the
+        calling thread only, so torch's global setting is untouched and fits
+        in other threads are unaffected; numpy's BLAS, whose setting is the
+        process's, is held at one thread while any prediction runs. One
+        thread is the default because these models are small: a second core
+        made a 10,000-row fit 1.2 to 1.3 times faster when it was free, and
+        1.5 to 50 times slower when other processes held the cores (OpenMP
+        threads spin-wait); ``log_prob`` of 100,000 rows with numpy's two
+        BLAS threads took 0.22 s against 0.13 s with one on a busy machine.
+        See the "Performance" page.
 
     Attributes
     ----------
@@ -882,7 +889,9 @@ class MDNRegressor(
             :class:`~skmdn.MixtureDistribution`), discretised for
             ``target_type='integer'``.
         """
-        return self._predict_dist_validated(self._validate_X_predict(X))
+        X = self._validate_X_predict(X)
+        with one_thread():
+            return self._predict_dist_validated(X)
 
     def _predict_dist_validated(self, X):
         """:meth:`predict_dist` of inputs that :meth:`_validate_X_predict` checked."""

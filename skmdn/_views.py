@@ -18,6 +18,8 @@ import numpy as np
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import _num_samples
 
+from skmdn._threads import map_blocks
+
 
 def _is_dataframe(X):
     """Whether ``X`` is a pandas DataFrame (without importing pandas)."""
@@ -60,18 +62,25 @@ PREDICT_BLOCK = 1 << 13
 class DistributionViewsMixin:
     """Prediction methods that are views of ``predict_dist``."""
 
-    def _per_block(self, X, view):
+    def _per_block(self, X, view, parallel=True):
         """``view(dist, rows)`` of every block of rows, joined along the rows.
 
         ``dist`` is the predicted distribution of the rows ``rows`` (a slice)
         of ``X``; a view returns an array or a tuple of arrays, one row per
-        input row.
+        input row. The blocks run with one BLAS thread each, spread over the
+        estimator's ``n_jobs`` threads when ``parallel`` (:mod:`skmdn._threads`).
         """
         X = self._validate_X_predict(X)
-        parts = []
-        for start in range(0, X.shape[0], PREDICT_BLOCK):
-            rows = slice(start, start + PREDICT_BLOCK)
-            parts.append(view(self._predict_dist_validated(X[rows]), rows))
+        blocks = [
+            slice(start, start + PREDICT_BLOCK)
+            for start in range(0, X.shape[0], PREDICT_BLOCK)
+        ]
+
+        def run(rows):
+            return view(self._predict_dist_validated(X[rows]), rows)
+
+        n_jobs = getattr(self, "n_jobs", None) if parallel else None
+        parts = map_blocks(run, blocks, n_jobs)
         if len(parts) == 1:
             return parts[0]
         if isinstance(parts[0], tuple):
@@ -301,4 +310,7 @@ class DistributionViewsMixin:
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples}.")
         rng = check_random_state(random_state)
-        return self._per_block(X, lambda dist, _: dist.rvs(n_samples, random_state=rng))
+        # one generator drawn in the blocks' order: never spread over threads
+        return self._per_block(
+            X, lambda dist, _: dist.rvs(n_samples, random_state=rng), parallel=False
+        )

@@ -1,0 +1,72 @@
+"""The prediction paths' threads: one BLAS thread by default, ``n_jobs`` when asked."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+from skmdn import MDNRegressor
+from skmdn._threads import _one_blas_thread, map_blocks
+from skmdn._views import PREDICT_BLOCK
+
+
+def _blas_threads():
+    return {
+        lib.num_threads
+        for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(300, 2))
+    y = np.sin(X[:, 0]) + 0.2 * rng.normal(size=300)
+    est = MDNRegressor(n_components=3, max_iter=5, n_networks=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    X_big = rng.uniform(-2, 2, size=(2 * PREDICT_BLOCK + 17, 2))
+    return est, X_big, np.sin(X_big[:, 0])
+
+
+def test_blocks_keep_their_order_in_threads():
+    blocks = list(range(23))
+    assert map_blocks(lambda b: b * b, blocks, n_jobs=4) == [b * b for b in blocks]
+    assert map_blocks(lambda b: b * b, blocks) == [b * b for b in blocks]
+
+
+def test_prediction_runs_on_one_blas_thread_and_restores_it(fitted):
+    est, X, _ = fitted
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        seen = map_blocks(lambda _: _blas_threads(), [0, 1, 2], n_jobs=2)
+        assert seen == [{1}] * 3
+        # two predictions whose ends come in either order (two threads)
+        first, second = _one_blas_thread(), _one_blas_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert _blas_threads() == {1}  # the second still runs
+        second.__exit__(None, None, None)
+        est.predict(X[:500])
+        assert _blas_threads() == before
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        lambda est, X, y: est.predict(X, return_std=True),
+        lambda est, X, y: est.log_prob(X, y),
+        lambda est, X, y: est.predict_interval(X, 0.8),
+        lambda est, X, y: est.predict_quantiles(X, [0.1, 0.5]),
+        lambda est, X, y: est.sample(X, 2, random_state=3),
+    ],
+    ids=["predict", "log_prob", "interval", "quantiles", "sample"],
+)
+def test_n_jobs_gives_the_serial_answer(fitted, view):
+    est, X, y = fitted
+    serial = view(est.set_params(n_jobs=None), X, y)
+    threaded = view(est.set_params(n_jobs=2), X, y)
+    est.set_params(n_jobs=None)
+    for a, b in zip(np.atleast_1d(serial), np.atleast_1d(threaded), strict=True):
+        np.testing.assert_array_equal(a, b)
