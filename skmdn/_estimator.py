@@ -152,7 +152,8 @@ class MDNRegressor(
         with the 'auto' batch size, 200 epochs for a few hundred rows (8
         steps per epoch), about 60 from 1,300 to 8,000 training rows, 56 at
         10,000 and 10 from 50,000, where the model learns enough per epoch;
-        above 256,000 rows at most 10,000 steps (3 epochs from 900,000).
+        above 256,000 rows at most 10,000 steps (3 epochs at a million rows, 1
+        from 2.56 million).
         ``np.inf`` always runs ``max_iter`` epochs.
 
     early_stopping : bool, default=True

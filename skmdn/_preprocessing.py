@@ -49,13 +49,14 @@ PATIENCE_STEPS = 2000
 MIN_PATIENCE = 10
 MAX_PATIENCE = 200
 # Long epochs: the floor of MIN_PATIENCE epochs waits at most MAX_WAIT_STEPS
-# optimiser steps (but at least MIN_LONG_PATIENCE epochs), so only fits of
-# more than 256,000 training rows (1,000 steps of 256 an epoch) wait fewer
-# than 10 epochs: a million rows (3,516 steps an epoch) wait 3, and the fit
-# took 69 CPU s instead of 173 at the same held-out NLL (0.8906, the true
-# density's 0.8898; benchmarks/large_n.py, docs/evidence.rst).
+# optimiser steps, in whole epochs, so only fits of more than 256,000
+# training rows (1,000 steps of 256 an epoch) wait fewer than 10 epochs: a
+# million rows (3,516 steps an epoch) wait 3, and the fit took 69 CPU s
+# instead of 173 at the same held-out NLL (0.8906, the true density's
+# 0.8898); from 2.56 million rows one epoch is waited: at 10 million rows,
+# 230 CPU s and 7 epochs against 324 s and 11 with 3 epochs, NLL 0.8927
+# against 0.8924 (true 0.8917; benchmarks/large_n.py, docs/evidence.rst).
 MAX_WAIT_STEPS = 10_000
-MIN_LONG_PATIENCE = 3
 # partial_fit warns (SortedBlocksWarning) when the blocks of two successive
 # calls each have a column whose mean lies more than SORTED_BLOCK_Z standard
 # errors from the running mean (block_z). Shuffled blocks give |z| of about a
@@ -490,15 +491,14 @@ def resolve_patience(n_iter_no_change, n_train, batch_size):
 
     'auto' waits about ``PATIENCE_STEPS`` optimiser steps, in whole epochs of
     ``ceil(n_train / batch_size)`` steps, clipped to [``MIN_PATIENCE``,
-    ``MAX_PATIENCE``]; the floor is lowered to the epochs of
-    ``MAX_WAIT_STEPS`` steps (at least ``MIN_LONG_PATIENCE``) when epochs
-    are long.
+    ``MAX_PATIENCE``]; the floor is lowered to the whole epochs of
+    ``MAX_WAIT_STEPS`` steps when epochs are long.
     """
     if n_iter_no_change != "auto":
         return n_iter_no_change
     steps = -(-max(1, n_train) // max(1, batch_size))
     epochs = -(-PATIENCE_STEPS // steps)
-    floor = min(MIN_PATIENCE, max(MIN_LONG_PATIENCE, -(-MAX_WAIT_STEPS // steps)))
+    floor = min(MIN_PATIENCE, -(-MAX_WAIT_STEPS // steps))
     return int(np.clip(epochs, floor, MAX_PATIENCE))
 
 

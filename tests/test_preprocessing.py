@@ -102,12 +102,13 @@ def test_auto_patience_counts_optimiser_steps():
     # yacht (246 training rows, 8 batches of 32) keeps the 200 epochs it needs
     assert resolve_patience("auto", 246, 32) == skmdn._preprocessing.MAX_PATIENCE
     assert resolve_patience("auto", 800, 32) == -(-steps // 25)
-    # long epochs wait at most MAX_WAIT_STEPS steps, and 3 epochs
+    # long epochs wait at most MAX_WAIT_STEPS steps, in whole epochs
     assert resolve_patience("auto", 256_000, 256) == skmdn._preprocessing.MIN_PATIENCE
     assert resolve_patience("auto", 256_256, 256) == 10  # ceil(10,000 / 1,001)
     assert resolve_patience("auto", 400_000, 256) == 7  # ceil(10,000 / 1,563)
     assert resolve_patience("auto", 900_000, 256) == 3
-    assert resolve_patience("auto", 10**7, 256) == 3
+    assert resolve_patience("auto", 2_000_000, 256) == 2  # ceil(10,000 / 7,813)
+    assert resolve_patience("auto", 10**7, 256) == 1
     assert resolve_patience(7, 3, 1) == 7
     assert resolve_patience(np.inf, 3, 1) == np.inf
 
