@@ -891,7 +891,7 @@ class MDNRegressor(
             ``target_type='integer'``.
         """
         X = self._validate_X_predict(X)
-        with one_thread():
+        with one_thread(X.shape[0]):
             return self._predict_dist_validated(X)
 
     def _predict_dist_validated(self, X):

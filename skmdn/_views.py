@@ -80,7 +80,7 @@ class DistributionViewsMixin:
             return view(self._predict_dist_validated(X[rows]), rows)
 
         n_jobs = getattr(self, "n_jobs", None) if parallel else None
-        parts = map_blocks(run, blocks, n_jobs)
+        parts = map_blocks(run, blocks, X.shape[0], n_jobs)
         if len(parts) == 1:
             return parts[0]
         if isinstance(parts[0], tuple):

@@ -6,7 +6,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from skmdn import MDNRegressor
-from skmdn._threads import _one_blas_thread, map_blocks
+from skmdn._threads import FEW_ROWS, _one_blas_thread, map_blocks
 from skmdn._views import PREDICT_BLOCK
 
 
@@ -31,16 +31,18 @@ def fitted():
 
 def test_blocks_keep_their_order_in_threads():
     blocks = list(range(23))
-    assert map_blocks(lambda b: b * b, blocks, n_jobs=4) == [b * b for b in blocks]
-    assert map_blocks(lambda b: b * b, blocks) == [b * b for b in blocks]
+    assert map_blocks(lambda b: b * b, blocks, 100, n_jobs=4) == [b * b for b in blocks]
+    assert map_blocks(lambda b: b * b, blocks, 100) == [b * b for b in blocks]
 
 
 def test_prediction_runs_on_one_blas_thread_and_restores_it(fitted):
     est, X, _ = fitted
     with threadpool_limits(2, user_api="blas"):
         before = _blas_threads()
-        seen = map_blocks(lambda _: _blas_threads(), [0, 1, 2], n_jobs=2)
+        seen = map_blocks(lambda _: _blas_threads(), [0, 1, 2], 100, n_jobs=2)
         assert seen == [{1}] * 3
+        # a few rows run as they are (the limits would cost more than them)
+        assert map_blocks(lambda _: _blas_threads(), [0], FEW_ROWS - 1) == [before]
         # two predictions whose ends come in either order (two threads)
         first, second = _one_blas_thread(), _one_blas_thread()
         first.__enter__()
