@@ -1,15 +1,16 @@
 """Quantiles of 1-D Gaussian mixtures (skmdn._mixture.roots)."""
 
+import mpmath
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy import optimize, stats
-from scipy.special import ndtr
 
 from skmdn import MixtureDistribution
-from skmdn._mixture import roots
-from skmdn._mixture.component import Mixture1D, approx_sf_ratio
+from skmdn._mixture import component, roots
+from skmdn._mixture.component import Mixture1D
 
 
 @st.composite
@@ -166,7 +167,7 @@ def test_ppf_is_exact_for_the_computed_cdf(problem):
     w, mu, s, q = problem
     y, evals = _solve(w, mu, s, q)
     assert _meets_the_promise(w, mu, s, q, y).all(), (q, y)
-    assert (evals.sum(1) <= 120).all(), (evals, q)
+    assert (evals <= 120).all(), (evals, q)
 
 
 def _brentq_quantile(row, q):
@@ -205,10 +206,11 @@ def test_ppf_agrees_with_brentq_on_the_mixture_cdf():
 def test_quantile_solver_evaluation_counts():
     # Regression guard on the solver's work (deterministic, not timed): on
     # the bench's mixtures (K = 10 and 50, Dirichlet(0.5) weights) at the
-    # levels of predict_interval and predict_quantiles, 2 approximate and on
-    # average 3.4 to 3.8 exact evaluations (at most 3 can be avoided: the
-    # last Halley step, the point found and its neighbour) when written; the
-    # solver before took 5.4 to 5.9 exact ones, and the one before that 8.
+    # levels of predict_interval and predict_quantiles, on average 5.1 to
+    # 5.6 evaluations from the normal's quantile (at most 3 can be avoided:
+    # the last Halley step, the point found and its neighbour); the solver
+    # with two approximate steps first took 3.4 to 3.8 exact ones, the one
+    # before 5.4 to 5.9, and the one before that 8.
     rng = np.random.default_rng(0)
     for K in (10, 50):
         n = 3000
@@ -217,9 +219,8 @@ def test_quantile_solver_evaluation_counts():
         s = np.exp(rng.normal(np.log(0.4), 0.7, size=(n, K)))
         for q in (0.05, 0.5, 0.95, 1e-12, 1 - 1e-12):
             _, evals = _solve(w, mu, s, np.full(n, q))
-            assert (evals[:, 0] == roots._APPROX_ITER).all()
-            assert evals[:, 1].mean() < 4.1, (K, q, evals[:, 1].mean())
-            assert evals.sum(1).max() <= 60, (K, q, evals.sum(1).max())
+            assert evals.mean() < 5.8, (K, q, evals.mean())
+            assert evals.max() <= 60, (K, q, evals.max())
 
 
 def test_ppf_is_exact_with_2000_components():
@@ -232,7 +233,7 @@ def test_ppf_is_exact_with_2000_components():
         qs = np.full(n, q)
         y, evals = _solve(w, mu, s, qs)
         assert _meets_the_promise(w, mu, s, qs, y).all()
-        assert evals.sum(1).max() <= 30
+        assert evals.max() <= 30
 
 
 def test_ppf_with_tiny_scales_and_far_apart_components():
@@ -244,7 +245,7 @@ def test_ppf_with_tiny_scales_and_far_apart_components():
         qs = np.full(2, q)
         y, evals = _solve(w, mu, s, qs)
         assert _meets_the_promise(w, mu, s, qs, y).all(), (q, y)
-        assert evals.sum(1).max() <= 80, evals
+        assert evals.max() <= 80, evals
 
 
 def test_interval_is_two_ppf_calls():
@@ -261,15 +262,6 @@ def test_interval_is_two_ppf_calls():
     lo, hi = dist.interval(levels)
     np.testing.assert_array_equal(lo, dist.quantiles(0.5 - levels / 2))
     np.testing.assert_array_equal(hi, dist.quantiles(0.5 + levels / 2))
-
-
-def test_the_approximate_tail_is_good_to_1e6():
-    # the stage-1 cdf of ppf: Phi(-a) = exp(-a^2 / 2) R(a) for a in [0, 37]
-    a = np.r_[np.linspace(0, 37, 200001), np.geomspace(1e-8, 37, 1001)]
-    ratio = approx_sf_ratio(a, np.empty_like(a), np.empty_like(a))
-    rel = ratio * np.exp(-0.5 * a * a) / ndtr(-a) - 1
-    assert np.abs(rel).max() < 1.01e-6
-    assert np.abs(rel).max() > 1e-7  # (an approximation: the test can see it)
 
 
 def _bench_rows(n, K, seed):
@@ -295,7 +287,7 @@ def test_ppf_is_exact_at_every_level_and_size():
         assert (np.diff(y.reshape(200, n)[:, np.argsort(levels)], axis=1) >= 0).all()
 
 
-def test_ppf_stage_three_solves_what_stage_two_leaves(monkeypatch):
+def test_ppf_stage_two_solves_what_stage_one_leaves(monkeypatch):
     # problems left after the exact iterations are finished in their brackets
     w, mu, s = _bench_rows(300, 10, 5)
     q = np.tile([1e-9, 0.05, 0.5, 0.95], 75)
@@ -304,5 +296,51 @@ def test_ppf_stage_three_solves_what_stage_two_leaves(monkeypatch):
         monkeypatch.setattr(roots, "_EXACT_ITER", cap)
         y_cap, ev_cap = _solve(w, mu, s, q)
         assert _meets_the_promise(w, mu, s, q, y_cap).all(), cap
-        # the solver of stage 3 took over where more than `cap` were needed
-        assert (ev_cap[evals[:, 1] > cap, 1] > cap).all()
+        # the solver of stage 2 took over where more than `cap` were needed
+        assert (ev_cap[evals > cap] > cap).all()
+
+
+def test_the_normal_cdf_is_as_accurate_as_ndtr():
+    # Phi by torch's erfc (component.cdf, component.sf) against mpmath, where
+    # scipy's ndtr is held to the same bound: the argument's rounding
+    # dominates below -20 in both (2e-13 relative at -37)
+    mpmath.mp.dps = 40
+    rng = np.random.default_rng(3)
+    z = np.r_[rng.uniform(-37.5, 9, 300), rng.uniform(-0.8, 0.8, 100), 0.0]
+    ref_cdf = np.array([float(mpmath.ncdf(v)) for v in z])
+    ref_sf = np.array([float(mpmath.ncdf(-v)) for v in z])
+    tail = z < -20
+    for got, ref in ((component.cdf(z), ref_cdf), (component.sf(-z), ref_cdf)):
+        rel = np.abs(got / ref - 1)
+        assert rel[tail].max() < 3e-13
+        assert rel[~tail & (z < -5)].max() < 1e-13
+        assert rel[z >= -5].max() < 1e-14
+    assert_allclose(component.sf(z), ref_sf, rtol=3e-13)
+    # special values as ndtr, scalars, dtypes, an out= of any layout
+    special = np.array([-np.inf, np.inf, np.nan, -0.0, 0.0, -40.0])
+    np.testing.assert_array_equal(component.cdf(special), [0, 1, np.nan, 0.5, 0.5, 0])
+    assert isinstance(component.cdf(0.25), np.float64)
+    assert component.cdf(np.float32([0.25])).dtype == np.float32
+    out = np.empty((6, 4))[:, ::2]
+    grid = rng.normal(size=(6, 2))
+    np.testing.assert_array_equal(component.cdf(grid, out=out), component.cdf(grid))
+
+
+def test_the_normal_cdf_runs_on_one_thread(monkeypatch):
+    # torch would thread erfc over its intra-op pool: the cdf keeps one
+    seen = []
+    erfc = torch.erfc
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return erfc(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "erfc", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # test code may; the library never does
+    try:
+        component.cdf(np.linspace(-5, 5, 100_000))
+        component.sf(np.linspace(-5, 5, 1_000))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1]
