@@ -62,7 +62,7 @@ def _one_blas_thread():
 
 
 @contextmanager
-def _one_openmp_thread():
+def one_openmp_thread():
     """OpenMP (torch's intra-op pool) at one thread for the calling thread."""
     with _controller().limit(limits=1, user_api="openmp"):
         yield
@@ -77,7 +77,7 @@ def one_thread(n_rows):
     if n_rows < FEW_ROWS:
         yield
         return
-    with _one_blas_thread(), _one_openmp_thread():
+    with _one_blas_thread(), one_openmp_thread():
         yield
 
 
@@ -107,7 +107,7 @@ def map_blocks(function, blocks, n_rows, n_jobs=None):
     n_threads = min(effective_n_jobs(n_jobs), len(blocks))
 
     def run(block):
-        with _one_openmp_thread():
+        with one_openmp_thread():
             return function(block)
 
     with _one_blas_thread():

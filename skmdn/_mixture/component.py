@@ -22,7 +22,8 @@ from functools import cached_property
 import numpy as np
 import torch
 from scipy.special import log_ndtr, logsumexp, ndtri
-from threadpoolctl import ThreadpoolController
+
+from skmdn._threads import one_openmp_thread
 
 LOG_2PI = np.log(2.0 * np.pi)
 INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -82,14 +83,6 @@ def kernel(z, out=None):
 # OMP_NUM_THREADS=1), it runs under a limit of one OpenMP thread for the
 # calling thread (threadpoolctl, as the estimator's fits), about 20 us a call.
 _SERIAL_ERFC = 64
-_THREADPOOLS = []
-
-
-def _one_openmp_thread():
-    """Return threadpoolctl's limit of one OpenMP thread, for the calling thread."""
-    if not _THREADPOOLS:  # inspecting the loaded libraries takes milliseconds
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="openmp")
 
 
 def _half_erfc(z, scale, out):
@@ -117,7 +110,7 @@ def _half_erfc(z, scale, out):
     if flat.shape[0] <= _SERIAL_ERFC or torch.get_num_threads() == 1:
         torch.erfc(flat, out=flat)
     else:
-        with _one_openmp_thread():
+        with one_openmp_thread():
             torch.erfc(flat, out=flat)
     out *= 0.5
     return out if out.ndim else out[()]
