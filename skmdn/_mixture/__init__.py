@@ -1,10 +1,11 @@
 """The numpy mixture maths: one module per concern.
 
 The only numpy source of Gaussian-mixture maths in skmdn: the distribution,
-the estimator's prediction path, the metrics and the plots call it. It uses
-torch for one thing, the vectorised ``erfc`` behind the normal cdf
-(:mod:`~skmdn._mixture.component`: 1.3 ns an element against 14.7 for
-scipy's ``ndtr``, as accurate), on numpy buffers. A mixture is given by
+the estimator's prediction path, the metrics and the plots call it. Its
+import imports no torch; it calls torch for one thing, the vectorised
+``erfc`` behind the normal cdf (:mod:`~skmdn._mixture.component`: 1.3 ns an
+element against 14.7 for scipy's ``ndtr``, as accurate), on numpy buffers.
+A mixture is given by
 ``weights`` (..., K), ``means`` (..., K, D)
 and its components' covariances ``cov`` in one of two forms, told apart by
 their number of axes: standard deviations ``scales`` (..., K, D) (diagonal

@@ -20,7 +20,6 @@ solvers' answers are reproducible to the bit.
 from functools import cached_property
 
 import numpy as np
-import torch
 from scipy.special import log_ndtr, logsumexp, ndtri
 
 from skmdn._threads import one_openmp_thread
@@ -105,6 +104,8 @@ def _half_erfc(z, scale, out):
         return _into(out, _half_erfc(z, scale, None))
     if out is None:
         out = np.empty(z.shape)
+    import torch  # here, not at the top: importing the maths imports no torch
+
     np.multiply(z, scale, out=out)
     flat = torch.from_numpy(out.reshape(-1))
     if flat.shape[0] <= _SERIAL_ERFC or torch.get_num_threads() == 1:
