@@ -344,3 +344,51 @@ def test_the_normal_cdf_runs_on_one_thread(monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert seen == [1, 1]
+
+
+def test_public_cdf_and_sf_keep_the_promise_for_several_targets():
+    # each target's public cdf (sf above the median) is its 1-D mixture's, to
+    # the bit, so ppf's answers are exact for it too (the sum over components
+    # of (n, K, D) arrays once rounded differently from the solver's rows)
+    rng = np.random.default_rng(6)
+    n, K, D = 400, 12, 3
+    w = rng.dirichlet(np.full(K, 0.5), n)
+    mu = rng.normal(scale=2.0, size=(n, K, D))
+    s = np.exp(rng.normal(np.log(0.4), 0.7, size=(n, K, D)))
+    dist = MixtureDistribution(w, mu, s)
+    for q in (1e-9, 0.05, 0.3, 0.5, 0.7, 0.95, 1 - 1e-9):
+        y = dist.ppf(q)
+        below = np.nextafter(y, -np.inf)
+        if q <= 0.5:
+            F, Fb = dist.cdf(y), dist.cdf(below)
+            assert ((F == q) | ((F > q) & (Fb < q))).all(), q
+        else:
+            S, Sb = dist.sf(y), dist.sf(below)
+            assert ((S == 1 - q) | ((S < 1 - q) & (Sb > 1 - q))).all(), q
+
+
+def test_the_normal_cdf_of_an_element_does_not_depend_on_its_array():
+    # what the solver's bit-identity with the public cdf rests on: a value
+    # is the same alone, in a long array, at any offset, in either function
+    rng = np.random.default_rng(8)
+    z = np.r_[rng.normal(scale=6, size=5000), rng.uniform(-40, 10, 5000)]
+    whole = component.cdf(z)
+    alone = np.array([component.cdf(np.array([v]))[0] for v in z[::97]])
+    np.testing.assert_array_equal(alone, whole[::97])
+    for offset in (1, 3, 7):
+        np.testing.assert_array_equal(component.cdf(z[offset:]), whole[offset:])
+    np.testing.assert_array_equal(component.sf(-z), whole)
+
+
+def test_the_weighted_sum_of_a_row_does_not_depend_on_its_batch():
+    rng = np.random.default_rng(9)
+    for K in (1, 2, 9, 10, 50, 2000):
+        w, t = rng.random((40, K)), rng.random((40, K))
+        whole = component.weighted_sum(w, t)
+        for i in (0, 17, 39):
+            np.testing.assert_array_equal(
+                component.weighted_sum(w[i : i + 1], t[i : i + 1]), whole[i : i + 1]
+            )
+        # a strided view is taken contiguous first, and sums as its copy
+        wide = np.repeat(t, 2, axis=1)[:, ::2]
+        np.testing.assert_array_equal(component.weighted_sum(w, wide), whole)

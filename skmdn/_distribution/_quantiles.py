@@ -17,14 +17,14 @@ class QuantileMethods:
 
         Solved by Halley steps (the density and its derivative come with
         the cdf, from the same standardised distances) from the quantile of
-        the moment-matched normal: two on a cheap approximation of the cdf
-        (to 1e-6), then on the cdf itself, safeguarded by bisection inside
-        the bracket formed by the components' own quantiles, which always
-        contains the mixture's quantile; no grid and no sampling. Each
-        quantile is solved on its own, so it does not depend on the other
-        rows or levels; 2 approximate and about 3 to 4 exact cdf
-        evaluations each (at least 2 exact ones: the answer and the float
-        beside it, unless the cdf equals ``q`` there).
+        the moment-matched normal, on the cdf itself, safeguarded by
+        bisection inside the bracket formed by the components' own
+        quantiles, which always contains the mixture's quantile; no grid and
+        no sampling. Each quantile is solved on its own, so it does not
+        depend on the other rows or levels; about 5 cdf evaluations each (at
+        least 2: the answer and the float beside it, unless the cdf equals
+        ``q`` there). For several targets, each target's quantile is exact
+        for that target's column of :meth:`cdf` (or :meth:`sf`).
 
         The result is exact for the computed cdf: for ``q <= 1/2``, a float
         ``y`` where the computed cdf equals ``q`` or, if there is none, the

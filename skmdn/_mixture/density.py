@@ -105,14 +105,13 @@ def cdf(weights, means, scales, y):
     -------
     ndarray of shape (n, D), clipped to [0, 1]
     """
-    z = component.standardize(y[:, None, :], means, scales)
-    return np.clip((weights[:, :, None] * component.cdf(z)).sum(1), 0.0, 1.0)
+    return _tail(component.cdf, weights, means, scales, y)
 
 
 def sf(weights, means, scales, y):
     """Marginal survival function ``P(Y_d > y[i, d])``, accurate in the upper tail.
 
-    Summed from ``ndtr(-z)`` per component rather than taken as ``1 - cdf``,
+    Summed from ``Phi(-z)`` per component rather than taken as ``1 - cdf``,
     so that values far below machine epsilon keep their relative precision.
 
     Parameters
@@ -125,8 +124,21 @@ def sf(weights, means, scales, y):
     -------
     ndarray of shape (n, D), clipped to [0, 1]
     """
-    z = component.standardize(y[:, None, :], means, scales)
-    return np.clip((weights[:, :, None] * component.sf(z)).sum(1), 0.0, 1.0)
+    return _tail(component.sf, weights, means, scales, y)
+
+
+def _tail(phi, weights, means, scales, y):
+    """``sum_k w_k phi(z_k)`` per target, clipped to [0, 1]; (n, D).
+
+    One target at a time, with the sum of :func:`component.weighted_sum
+    <skmdn._mixture.component.weighted_sum>`, so that each target's values
+    are those of its 1-D mixture (the quantile solver's, to the bit).
+    """
+    out = np.empty(y.shape)
+    for d in range(y.shape[1]):
+        z = component.standardize(y[:, d, None], means[:, :, d], scales[:, :, d])
+        out[:, d] = component.weighted_sum(weights, phi(z))
+    return np.clip(out, 0.0, 1.0)
 
 
 def logcdf(weights, means, scales, y):

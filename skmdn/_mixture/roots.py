@@ -11,6 +11,8 @@ from skmdn._mixture.component import (
     Mixture1D,
     cdf,
     quantile,
+    serial_torch,
+    weighted_sum,
 )
 
 EPS = np.finfo(np.float64).eps
@@ -200,7 +202,8 @@ def ppf(w, mu, s, q, return_evals=False):
     computed as a sum of nondecreasing terms, and ``cdf(y) >= q`` with either
     ``cdf(y) == q`` or ``cdf(y') < q`` at the float ``y'`` below ``y``).
     The computed cdf is that of :meth:`Mixture1D.cdf_z` (of the mirrored
-    rows above the median), ``(w * ndtr((y - mu) / s)).sum(1)``, and where it
+    rows above the median), ``sum_k w_k Phi((y - mu_k) / s_k)`` summed by
+    :func:`~skmdn._mixture.component.weighted_sum`, and where it
     is below ``_TINY`` the log-sum-exp of :meth:`Mixture1D.log_cdf_z`.
 
     Each quantile is solved on its own, so that it does not depend on the
@@ -374,12 +377,13 @@ class _Terms:
         n = len(p)
         dz = (1.01e-9 * SQRT_2PI) * p * np.exp(0.5 * zp * zp)
         c = self._buf[0][:n]
-        np.multiply(self.s, (zp - dz)[:, None], out=c)
-        c += self.mu
-        lo = c.min(1)
-        np.multiply(self.s, (zp + dz)[:, None], out=c)
-        c += self.mu
-        hi = c.max(1)
+        with serial_torch(c.size) as torch:  # its min over a short axis: 5x numpy's
+            np.multiply(self.s, (zp - dz)[:, None], out=c)
+            c += self.mu
+            lo = torch.amin(torch.from_numpy(c), 1).numpy()
+            np.multiply(self.s, (zp + dz)[:, None], out=c)
+            c += self.mu
+            hi = torch.amax(torch.from_numpy(c), 1).numpy()
         lo -= 4 * np.abs(np.spacing(lo))
         hi += 4 * np.abs(np.spacing(hi))
         return lo, hi
@@ -420,8 +424,7 @@ class _Terms:
         np.exp(t, out=t)
         f, df = self._slopes(z, t)
         cdf(z, out=z)
-        z *= self.w
-        return z.sum(1), f, df
+        return weighted_sum(self.w, z), f, df
 
 
 def _halley(step, bend):
@@ -546,12 +549,10 @@ class _CdfSteps:
         """
         n = x.shape[0]
         z, t = self._z[:n], self._t[:n]
-        # the cdf exactly as Mixture1D.cdf_z: (w * ndtr((x - mu) / s)).sum(1)
+        # the cdf exactly as Mixture1D.cdf_z: sum_k w_k Phi((x - mu_k) / s_k)
         np.subtract(x[:, None], self.mu, out=z)
         np.divide(z, self.s, out=z)
-        terms = cdf(z)
-        terms *= self.w
-        F = terms.sum(1)
+        F = weighted_sum(self.w, cdf(z))
         # the density and its derivative, from the same z
         np.multiply(z, z, out=t)
         t *= -0.5
