@@ -18,7 +18,6 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from threadpoolctl import threadpool_limits
 
 from skmdn._head import COVARIANCE_TYPES, make_head
 from skmdn._mixture import covariance, outputs
@@ -26,7 +25,7 @@ from skmdn._module import ModuleParamsMixin
 from skmdn._network import ACTIVATIONS
 from skmdn._preprocessing import Standardisation, check_block_order
 from skmdn._target import TARGET_TYPES, Target
-from skmdn._threads import one_thread
+from skmdn._threads import one_thread, openmp_threads
 from skmdn._training import History, TrainingConfig, fit_networks
 from skmdn._trunk import DEVICE_TYPES, PUBLIC_NAMES, is_cpu, make_trunk
 from skmdn._views import DistributionViewsMixin
@@ -558,7 +557,7 @@ class MDNRegressor(
         saved = dict(self.__dict__)
         try:
             # torch's intra-op threads, for this thread only and this call only
-            with threadpool_limits(effective_n_jobs(self.n_jobs), user_api="openmp"):
+            with openmp_threads(effective_n_jobs(self.n_jobs)):
                 self._fit_unsafe(X, y, sample_weight, incremental)
         except BaseException:
             self.__dict__.clear()

@@ -37,19 +37,34 @@ _LOCK = threading.Lock()
 _STATE = {"controller": None, "users": 0, "blas": None}
 
 
-def _controller():
-    """Return the process's threadpoolctl controller, made once (it is slow)."""
+def _libs(user_api):
+    """Return the loaded libraries of ``user_api`` ('blas' or 'openmp').
+
+    threadpoolctl's controller is made once: inspecting the libraries is
+    slow. Each library is limited on its own below, not through
+    ``ThreadpoolController.limit``, whose ``restore_original_limits`` sets
+    every library back to its count at the start, undoing what other
+    threads set in the meantime (a BLAS limit restored OpenMP's counts,
+    and an OpenMP limit BLAS's).
+    """
     if _STATE["controller"] is None:
         _STATE["controller"] = ThreadpoolController()
-    return _STATE["controller"]
+    return _STATE["controller"].select(user_api=user_api).lib_controllers
+
+
+def _set(libs, counts):
+    for lib, count in zip(libs, counts, strict=True):
+        lib.set_num_threads(count)
 
 
 @contextmanager
 def _one_blas_thread():
     """BLAS at one thread while any prediction runs (counted, see the module)."""
+    libs = _libs("blas")
     with _LOCK:
         if _STATE["users"] == 0:
-            _STATE["blas"] = _controller().limit(limits=1, user_api="blas")
+            _STATE["blas"] = [lib.num_threads for lib in libs]
+            _set(libs, [1] * len(libs))
         _STATE["users"] += 1
     try:
         yield
@@ -57,15 +72,29 @@ def _one_blas_thread():
         with _LOCK:
             _STATE["users"] -= 1
             if _STATE["users"] == 0:
-                _STATE["blas"].restore_original_limits()
+                _set(libs, _STATE["blas"])
                 _STATE["blas"] = None
 
 
 @contextmanager
-def one_openmp_thread():
-    """OpenMP (torch's intra-op pool) at one thread for the calling thread."""
-    with _controller().limit(limits=1, user_api="openmp"):
+def openmp_threads(n_threads):
+    """OpenMP (torch's intra-op pool) at ``n_threads`` for the calling thread.
+
+    OpenMP's count is each thread's own, so this touches no other thread;
+    BLAS is left alone.
+    """
+    libs = _libs("openmp")
+    saved = [lib.num_threads for lib in libs]
+    _set(libs, [n_threads] * len(libs))
+    try:
         yield
+    finally:
+        _set(libs, saved)
+
+
+def one_openmp_thread():
+    """OpenMP at one thread for the calling thread (:func:`openmp_threads`)."""
+    return openmp_threads(1)
 
 
 @contextmanager

@@ -1,12 +1,20 @@
 """The prediction paths' threads: one BLAS thread by default, ``n_jobs`` when asked."""
 
+import threading
+
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from skmdn import MDNRegressor
-from skmdn._threads import FEW_ROWS, _one_blas_thread, map_blocks
+from skmdn._threads import (
+    FEW_ROWS,
+    _one_blas_thread,
+    map_blocks,
+    one_openmp_thread,
+    one_thread,
+)
 from skmdn._views import PREDICT_BLOCK
 
 
@@ -72,3 +80,64 @@ def test_n_jobs_gives_the_serial_answer(fitted, view):
     est.set_params(n_jobs=None)
     for a, b in zip(np.atleast_1d(serial), np.atleast_1d(threaded), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _openmp_threads():
+    return {
+        lib.num_threads
+        for lib in ThreadpoolController().select(user_api="openmp").lib_controllers
+    }
+
+
+def _in_threads(*targets):
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+
+def test_a_limit_restores_only_its_own_library():
+    # threadpoolctl's limit() restores every library to its count at the
+    # start; ours restore only their own, so that interleaved threads leave
+    # each other's settings alone (two races a fresh reader found)
+    with threadpool_limits(2, user_api="blas"):
+        before = _blas_threads()
+        a_in, c_in, a_done = threading.Event(), threading.Event(), threading.Event()
+
+        def prediction():  # holds the counted BLAS limit, then ends first
+            with one_thread(1000):
+                a_in.set()
+                c_in.wait(10)
+            a_done.set()
+
+        def cdf():  # an OpenMP limit (the normal cdf), begun during it
+            a_in.wait(10)
+            with one_openmp_thread():
+                c_in.set()
+                a_done.wait(10)
+
+        _in_threads(prediction, cdf)
+        assert _blas_threads() == before  # was stuck at 1
+
+    seen = {}
+    b_in, a_done = threading.Event(), threading.Event()
+    a_in = threading.Event()
+
+    def first():  # a caller whose own OpenMP limit is 1
+        with threadpool_limits(1, user_api="openmp"), one_thread(1000):
+            a_in.set()
+            b_in.wait(10)
+        a_done.set()
+
+    def second():  # one with 2, whose prediction ends last
+        a_in.wait(10)
+        with threadpool_limits(2, user_api="openmp"):
+            seen["before"] = _openmp_threads()
+            with one_thread(1000):
+                b_in.set()
+                a_done.wait(10)
+            seen["after"] = _openmp_threads()
+
+    _in_threads(first, second)
+    assert seen["after"] == seen["before"] == {2}  # was set to the first's 1
