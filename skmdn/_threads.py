@@ -10,11 +10,12 @@ machine"). So a prediction runs its blocks of rows with one BLAS and OpenMP
 thread each, in the calling thread by default, or in a pool of ``n_jobs``
 threads when the estimator asks for more.
 
-OpenBLAS's thread count is process-wide (threadpoolctl sets it as
-scikit-learn's KMeans does), so the limit is counted: the first prediction
-to start sets it and the last to finish restores it, whatever the threads'
-order. OpenMP's (torch's intra-op threads) is per thread, and each worker
-sets its own.
+OpenBLAS's thread count is process-wide (set through threadpoolctl's
+library controllers, as scikit-learn's KMeans limits it), so the limit is
+counted: the first prediction to start sets it and the last to finish
+restores it, whatever the threads' order. OpenMP's (torch's intra-op
+threads) is per thread, and each worker sets its own. Each limit restores
+only its own library's count.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
