@@ -35,22 +35,24 @@ from threadpoolctl import ThreadpoolController
 FEW_ROWS = 32
 
 _LOCK = threading.Lock()
-_STATE = {"controller": None, "users": 0, "blas": None}
+_STATE = {"libs": {}, "users": 0, "blas": None}
 
 
 def _libs(user_api):
     """Return the loaded libraries of ``user_api`` ('blas' or 'openmp').
 
-    threadpoolctl's controller is made once: inspecting the libraries is
-    slow. Each library is limited on its own below, not through
-    ``ThreadpoolController.limit``, whose ``restore_original_limits`` sets
-    every library back to its count at the start, undoing what other
-    threads set in the meantime (a BLAS limit restored OpenMP's counts,
-    and an OpenMP limit BLAS's).
+    Found once per process (inspecting the libraries is slow). Each library
+    is limited on its own below, not through ``ThreadpoolController.limit``,
+    whose ``restore_original_limits`` sets every library back to its count
+    at the start, undoing what other threads set in the meantime (a BLAS
+    limit restored OpenMP's counts, and an OpenMP limit BLAS's).
     """
-    if _STATE["controller"] is None:
-        _STATE["controller"] = ThreadpoolController()
-    return _STATE["controller"].select(user_api=user_api).lib_controllers
+    libs = _STATE["libs"]
+    if not libs:
+        controller = ThreadpoolController()
+        for api in ("blas", "openmp"):
+            libs[api] = controller.select(user_api=api).lib_controllers
+    return libs[user_api]
 
 
 def _set(libs, counts):
@@ -132,16 +134,14 @@ def map_blocks(function, blocks, n_rows, n_jobs=None):
     results : list
         ``function(block)`` for each block, in order.
     """
-    if n_rows < FEW_ROWS:
-        return [function(block) for block in blocks]
-    n_threads = min(effective_n_jobs(n_jobs), len(blocks))
+    n_threads = 1 if len(blocks) == 1 else min(effective_n_jobs(n_jobs), len(blocks))
+    if n_threads == 1:
+        with one_thread(n_rows):
+            return [function(block) for block in blocks]
 
     def run(block):
         with one_openmp_thread():
             return function(block)
 
-    with _one_blas_thread():
-        if n_threads <= 1:
-            return [run(block) for block in blocks]
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            return list(pool.map(run, blocks))
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(run, blocks))

@@ -29,6 +29,7 @@ LOG_2PI = np.log(2.0 * np.pi)
 INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 SQRT_2PI = np.sqrt(2.0 * np.pi)
 SQRT1_2 = np.sqrt(0.5)
+
 # The derivatives of the density, in z and less the factor 1/sqrt(2 pi):
 # -z e^{-z^2/2} has its maximum D1_PEAK at z = -D1_AT and its minimum
 # -D1_PEAK at z = D1_AT; (z^2 - 1) e^{-z^2/2} has its minimum -1 at 0 and its
@@ -80,10 +81,7 @@ def kernel(z, out=None):
 # torch's erfc runs on its intra-op (OpenMP) threads above a grain of some
 # thousands of elements (torch 2.13 here: calls of 2,048 stayed on one
 # thread, larger ones used two; repeated small calls kept the second core
-# spinning from 128). Above _SERIAL_ERFC elements, unless the calling
-# thread already has one thread (the estimator's predictions,
-# OMP_NUM_THREADS=1), it runs under a limit of one OpenMP thread for the
-# calling thread (threadpoolctl, as the estimator's fits), about 20 us a call.
+# spinning from 128): see serial_torch.
 _SERIAL_ERFC = 64
 
 

@@ -348,15 +348,15 @@ class _Terms:
     at one point per problem, with the density and its derivative.
     """
 
-    _NAMES = ("w", "mu", "s", "w_pdf", "w_dpdf")  # exact() needs no inv_s
+    _NAMES = ("w", "mu", "s", "w_pdf", "w_dpdf")
 
     def __init__(self, w, mu, s, work):
         n = len(w)
         self.w, self.mu, self.s = w, mu, s
-        self.inv_s = np.divide(1.0, s, out=work[0][:n])
-        self.w_pdf = np.multiply(self.inv_s, w, out=work[1][:n])
+        inv_s = np.divide(1.0, s, out=work[0][:n])
+        self.w_pdf = np.multiply(inv_s, w, out=work[1][:n])
         self.w_pdf *= INV_SQRT_2PI
-        self.w_dpdf = np.multiply(self.w_pdf, self.inv_s, out=work[2][:n])
+        self.w_dpdf = np.multiply(self.w_pdf, inv_s, out=work[2][:n])
         self._buf = work[3:7]
 
     def keep(self, idx):
