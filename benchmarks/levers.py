@@ -63,6 +63,8 @@ LEVERS = {
     "lr_1e-3": {"learning_rate_init": 1e-3},
     "k5": {"n_components": 5},
     "adaptive": {"learning_rate": "adaptive"},
+    "ple4": {"piecewise_linear_bins": 4},
+    "ple8": {"piecewise_linear_bins": 8},
     "splines5": {"splines": 5},
     "splines9": {"splines": 9},
     "splines5u": {"splines": 5, "spline_knots": "uniform"},

@@ -83,6 +83,22 @@ class MDNRegressor(
     activation : {'identity', 'logistic', 'tanh', 'relu'}, default='tanh'
         Activation of the hidden layers.
 
+    piecewise_linear_bins : int or None, default=None
+        Number of bins ``T`` of a piecewise-linear encoding of every input
+        before the built-in trunk's first layer (Gorishniy et al. 2022, "On
+        Embeddings for Numerical Features in Tabular Deep Learning"): each
+        standardised feature becomes ``T`` values, its position in each bin
+        between its training quantiles at levels ``0, 1/T, ..., 1`` (0 below
+        the bin, 1 above, linear inside), so the network's first layer is a
+        piecewise-linear function of each feature. Repeated quantiles (a
+        feature with few distinct values) merge bins. The input noise is
+        added before the encoding. The bins come from the first call to
+        ``fit`` (or the first block of ``partial_fit``, whose
+        standardisation then stays fixed); warm starts keep them. None: the
+        features themselves. It sharpens tabular sets whose features act
+        through thresholds; see "Choosing hyperparameters" for what it did
+        on the UCI sets. With ``module``, raises ValueError.
+
     module : type or callable, default=None
         Your own trunk instead of the built-in MLP: a ``torch.nn.Module``
         subclass, or a callable returning a module, called as
@@ -403,6 +419,7 @@ class MDNRegressor(
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "piecewise_linear_bins": [Interval(Integral, 2, None, closed="left"), None],
         "module": [None, callable],
         "module_params": [None, dict],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -442,6 +459,7 @@ class MDNRegressor(
         n_networks="auto",
         hidden_layer_sizes=(64, 64),
         activation="tanh",
+        piecewise_linear_bins=None,
         module=None,
         module_params=None,
         alpha=0.0,
@@ -470,6 +488,7 @@ class MDNRegressor(
         self.n_networks = n_networks
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.piecewise_linear_bins = piecewise_linear_bins
         self.module = module
         self.module_params = module_params
         self.alpha = alpha
@@ -589,6 +608,7 @@ class MDNRegressor(
             )
         else:
             self._check_same_architecture(trunk, head, target)
+            trunk = self._trunk  # with what the first fit learnt (the bins)
             previous = self._networks
             # the range of the inputs grows with every call's rows
             x_scaler = self._x_scaler.widened(X)
@@ -607,6 +627,8 @@ class MDNRegressor(
         # each datum is standardised once, in float64, then cast to X's dtype
         Xs = x_scaler.transform(X, X.dtype)
         Ys = y_scaler.transform(Y, X.dtype)
+        if first_pass:
+            trunk = trunk.fitted(Xs, sample_weight)
         head = target.head(head, y_scaler.scale)
         networks = self._fit_networks(
             trunk,
@@ -673,6 +695,11 @@ class MDNRegressor(
             n_features=n_features,
             hidden_layer_sizes=tuple(int(h) for h in hidden),
             activation=self.activation,
+            piecewise_linear_bins=(
+                None
+                if self.piecewise_linear_bins is None
+                else int(self.piecewise_linear_bins)
+            ),
             n_out=head.width,
         )
         return trunk, head
@@ -686,8 +713,8 @@ class MDNRegressor(
                 ("n_components", head.n_components != old.n_components),
                 ("min_scale", head.min_scale != old.min_scale),
                 (
-                    "the trunk (hidden_layer_sizes, activation, module or "
-                    "module_params)",
+                    "the trunk (hidden_layer_sizes, activation, "
+                    "piecewise_linear_bins, module or module_params)",
                     trunk != self._trunk,
                 ),
                 ("n_networks", self.n_networks not in ("auto", self.n_networks_)),

@@ -278,6 +278,10 @@ class ModuleTrunk:
 
     # -- the trunk protocol (skmdn._trunk.Trunk) ---------------------------
 
+    def fitted(self, X, sample_weight):
+        """Return the module trunk itself: it learns nothing before training."""
+        return self
+
     @staticmethod
     def random_scope(seed, device):
         """Fork and seed torch's global generators for the whole fit.

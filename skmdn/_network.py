@@ -12,7 +12,7 @@ a pickled model holds no torch objects.
 # SPDX-License-Identifier: BSD-3-Clause
 
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from itertools import pairwise
 from typing import ClassVar
@@ -22,6 +22,7 @@ import torch
 from scipy.special import expit
 
 from skmdn._batches import EpochBatches
+from skmdn._encoding import PiecewiseLinear
 from skmdn._optim import AdamState
 from skmdn._training import BaseTrainer
 
@@ -132,22 +133,62 @@ class MLP:
         Width of the (linear) output layer.
     activation : str
         Key of :data:`ACTIVATIONS`, for the hidden layers.
+    piecewise_linear_bins : int or None, default=None
+        Bins of each input's piecewise-linear encoding
+        (:mod:`skmdn._encoding`) in front of the first layer, which then has
+        ``n_features * piecewise_linear_bins`` inputs; None: the inputs
+        themselves.
+    encoding : PiecewiseLinear or None, default=None
+        The bins, learnt from the training inputs by :meth:`fitted`. Not
+        compared: a warm start keeps the first fit's.
     """
 
     n_features: int
     hidden_layer_sizes: tuple
     n_out: int
     activation: str
+    piecewise_linear_bins: int | None = None
+    encoding: PiecewiseLinear | None = field(default=None, compare=False)
 
     # the trunk protocol (skmdn._trunk.Trunk)
     batched: ClassVar[bool] = True
-    reexpresses_inputs: ClassVar[bool] = True
     public_names: ClassVar[tuple] = ("coefs_", "intercepts_")
+
+    @property
+    def reexpresses_inputs(self):
+        """The raw inputs' first layer is affine; an encoding's bins are not."""
+        return self.piecewise_linear_bins is None
 
     @property
     def layer_sizes(self):
         """Widths of all layers, input first."""
-        return [self.n_features, *self.hidden_layer_sizes, self.n_out]
+        n_in = self.n_features * (self.piecewise_linear_bins or 1)
+        return [n_in, *self.hidden_layer_sizes, self.n_out]
+
+    def fitted(self, X, sample_weight):
+        """Return the trunk with its encoding's bins learnt from ``X``, if any.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            The standardised training inputs.
+        sample_weight : ndarray of shape (n_samples,)
+            Their weights.
+        """
+        if self.piecewise_linear_bins is None:
+            return self
+        encoding = PiecewiseLinear.from_data(
+            X, self.piecewise_linear_bins, sample_weight
+        )
+        return replace(self, encoding=encoding)
+
+    def _encoded(self, X):
+        """Return the first layer's inputs for standardised ``X`` (numpy or torch)."""
+        if self.encoding is None:
+            return X
+        if isinstance(X, torch.Tensor):
+            return self.encoding.torch(X)
+        return self.encoding.numpy(X)
 
     @property
     def shapes(self):
@@ -221,7 +262,7 @@ class MLP:
         """Return the outputs ``(n, n_out)`` for ``X`` (differentiable in ``flat``)."""
         act = ACTIVATIONS[self.activation][0]
         layers = self.unflatten(flat)
-        h = X
+        h = self._encoded(X)
         for weight, bias in layers[:-1]:
             h = act(torch.addmm(bias, h, weight))
         weight, bias = layers[-1]
@@ -255,8 +296,8 @@ class MLP:
             The loss.
         """
         act, act_grad_ = _TRAIN_ACTIVATIONS[self.activation]
-        acts = [X]
-        h = X
+        h = self._encoded(X)
+        acts = [h]
         for weight, bias in layers[:-1]:
             h = act(_addmm(bias.unsqueeze(-2), h, weight))
             acts.append(h)
@@ -283,7 +324,7 @@ class MLP:
         and biases ``(M, fan_out)``, give outputs ``(M, n, n_out)``.
         """
         act = ACTIVATIONS[self.activation][1]
-        h = X
+        h = self._encoded(X)
         for weight, bias in zip(coefs[:-1], intercepts[:-1], strict=True):
             h = h @ weight
             h += bias[..., None, :]
@@ -415,9 +456,15 @@ class MLP:
         """
         coefs = [c.copy() for c in state.weights["coefs"]]
         intercepts = [b.copy() for b in state.weights["intercepts"]]
-        self.reexpress_inputs(
-            coefs, intercepts, old_x.location, old_x.scale, new_x.location, new_x.scale
-        )
+        if self.reexpresses_inputs:  # else the standardisation stays the first's
+            self.reexpress_inputs(
+                coefs,
+                intercepts,
+                old_x.location,
+                old_x.scale,
+                new_x.location,
+                new_x.scale,
+            )
         head.reexpress_outputs(
             coefs, intercepts, old_y.location, old_y.scale, new_y.location, new_y.scale
         )

@@ -48,8 +48,17 @@ class Trunk(Protocol):
 
     n_features: int
     batched: ClassVar[bool]
-    reexpresses_inputs: ClassVar[bool]
+    reexpresses_inputs: bool
     public_names: ClassVar[tuple]
+
+    def fitted(self, X, sample_weight):
+        """Return the trunk with what it learns from the inputs before training.
+
+        Called on a first fit only, with the standardised training inputs
+        and their weights: the built-in MLP learns its piecewise-linear
+        encoding's bins; a warm start or ``partial_fit`` keeps the trunk of
+        the first fit.
+        """
 
     def random_scope(self, seed, device):
         """Return a context manager around the training of a group of networks.
@@ -104,17 +113,31 @@ PUBLIC_NAMES = (*MLP.public_names, *ModuleTrunk.public_names)
 
 
 def make_trunk(
-    *, module, module_params, n_features, hidden_layer_sizes, activation, n_out
+    *,
+    module,
+    module_params,
+    n_features,
+    hidden_layer_sizes,
+    activation,
+    piecewise_linear_bins,
+    n_out,
 ):
     """Return the trunk that the estimator's parameters describe.
 
     Raises
     ------
     ValueError
-        If ``module_params`` is set without a ``module``; see also
+        If ``module_params`` is set without a ``module``, or
+        ``piecewise_linear_bins`` with one; see also
         :meth:`ModuleTrunk.from_params`.
     """
     if module is not None:
+        if piecewise_linear_bins is not None:
+            raise ValueError(
+                "piecewise_linear_bins encodes the built-in trunk's inputs; with "
+                "your own module, encode them inside it (or in a Pipeline step) "
+                "and leave piecewise_linear_bins=None."
+            )
         return ModuleTrunk.from_params(module, module_params, n_features)
     if module_params:
         raise ValueError("module_params is set but module is None.")
@@ -123,6 +146,7 @@ def make_trunk(
         hidden_layer_sizes=hidden_layer_sizes,
         n_out=n_out,
         activation=activation,
+        piecewise_linear_bins=piecewise_linear_bins,
     )
 
 

@@ -58,11 +58,13 @@ def __getattr__(name):
 
 
 # skmdn's own types in a saved model or distribution: the estimator, the
-# distribution, the trunk, the head, the standardisation and each network's
-# state and history. Everything else in them is numpy arrays and plain values.
+# distribution, the trunk (and its inputs' encoding), the head, the
+# standardisation and each network's state and history. Everything else in
+# them is numpy arrays and plain values.
 _SKOPS_TYPES = (
     "skmdn._distribution.DiscretisedMixture",
     "skmdn._distribution.MixtureDistribution",
+    "skmdn._encoding.PiecewiseLinear",
     "skmdn._estimator.MDNRegressor",
     "skmdn._head.DiscretisedHead",
     "skmdn._head.FullHead",

@@ -59,6 +59,17 @@ ESTIMATORS = [
         max_iter=50,
         random_state=0,
     ),
+    # the piecewise-linear encoding of the inputs, without noise: its bins'
+    # weighted quantiles must act as repeated rows
+    MDNRegressor(
+        n_components=2,
+        piecewise_linear_bins=4,
+        n_networks=2,
+        input_noise=0.0,
+        target_noise=0.0,
+        max_iter=50,
+        random_state=0,
+    ),
     # a user's torch module behind the head, trained by autograd (without
     # early stopping: on the checks' few rows a network may keep the marginal
     # of y, whose constant density would pass the weight checks vacuously)

@@ -198,6 +198,9 @@ class LinearTrunk:
         lead = flat.shape[:-1]
         return flat[..., : F * W].reshape(*lead, F, W), flat[..., F * W :]
 
+    def fitted(self, X, sample_weight):
+        return self
+
     def random_scope(self, seed, device):
         return nullcontext()
 
