@@ -65,6 +65,7 @@ LEVERS = {
     "adaptive": {"learning_rate": "adaptive"},
     "ple4": {"piecewise_linear_bins": 4},
     "ple8": {"piecewise_linear_bins": 8},
+    "ple16": {"piecewise_linear_bins": 16},
     "splines5": {"splines": 5},
     "splines9": {"splines": 9},
     "splines5u": {"splines": 5, "spline_knots": "uniform"},

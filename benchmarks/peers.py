@@ -31,6 +31,9 @@ Models (``--models``; a missing package becomes a failure row, not a crash):
   ``target_type='integer'`` (the ratings are integers) when ``MDNRegressor``
   has that parameter, and is skipped with a note when it has not. Its NLL is
   of probabilities, not of a density: it is not comparable with the others.
+  ``--variant key=value[;key=value]`` (repeatable) adds skmdn rows with those
+  parameters on top, named after them (``skmdn (piecewise_linear_bins=8)``),
+  beside each skmdn row of the set (the integer one included).
 - ``qrf``: ``quantile_forest.RandomForestQuantileRegressor`` (defaults). No
   density, so no NLL and no exact CRPS; the column "CRPS (q)" gives the
   CRPS of 99 predicted quantiles (levels 0.01, ..., 0.99) by the pinball-loss
@@ -143,6 +146,21 @@ def build_parser():
         default=[],
         metavar="KEY=VALUE",
         help="MDNRegressor parameters, e.g. n_networks=1 max_iter=500",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[;KEY=VALUE]",
+        help="extra skmdn rows with these parameters (repeatable)",
+    )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="an earlier run's JSON: its records (set, split, row) join the "
+        "table and are not fitted again",
     )
     p.add_argument(
         "--out",
@@ -674,10 +692,22 @@ def main(argv=None):
         "notes": notes,
     }
     log(f"versions: {meta['versions']}")
+    variants = []
+    for text in args.variant:
+        extra = dict(parse_param(part) for part in text.split(";"))
+        label = ", ".join(f"{k}={v!r}" for k, v in extra.items())
+        variants.append((label, extra))
+    earlier = {}
+    if args.reuse is not None:
+        for rec in json.loads(args.reuse.read_text())["records"]:
+            earlier[(rec["set"], rec["split"], rec["row"])] = rec
+        meta["reused"] = str(args.reuse)
     records = []
     for name in sets:
         for split, X, y, X_test, y_test in iter_splits(name, args):
-            if name == "bimodal":
+            if name == "bimodal" and (name, split, "Bayes") in earlier:
+                records.append(earlier[(name, split, "Bayes")])
+            elif name == "bimodal":
                 records.append(
                     {
                         "set": name,
@@ -688,11 +718,21 @@ def main(argv=None):
                 )
             runs = []
             for model in args.models:
-                runs.append((model, model, params))
+                rows = [(model, params)]
                 if model == "skmdn" and has_target_type:
                     for row, extra in DATASET_OVERRIDES.get(name, []):
-                        runs.append((row, "skmdn", {**params, **extra}))
+                        rows.append((row, {**params, **extra}))
+                if model == "skmdn":
+                    rows += [
+                        (f"{row} ({label})", {**p, **extra})
+                        for row, p in list(rows)
+                        for label, extra in variants
+                    ]
+                runs += [(row, model, p) for row, p in rows]
             for row, model, p in runs:
+                if (name, split, row) in earlier:
+                    records.append(earlier[(name, split, row)])
+                    continue
                 rec = {"set": name, "split": split, "row": row, "model": model}
                 try:
                     rec["scores"] = run_one(
