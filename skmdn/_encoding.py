@@ -26,15 +26,24 @@ import torch
 class PiecewiseLinear:
     """The bins of every feature, in standardised input units.
 
+    The bins of all features are laid end to end, feature by feature: a
+    feature has as many as its distinct quantiles allow (a binary one a
+    single bin, so a one-hot block costs the first layer no more than
+    before), and a constant feature keeps one bin of zero slope, so every
+    feature has a column.
+
     Parameters
     ----------
-    lower : ndarray of shape (n_features, n_bins)
+    feature : ndarray of shape (n_bins_total,)
+        The feature (column of the inputs) of each bin.
+    lower : ndarray of shape (n_bins_total,)
         Left edge of each bin.
-    inv_width : ndarray of shape (n_features, n_bins)
-        One over each bin's width; 0 for the padding bins of a feature with
-        fewer distinct quantiles than bins (their encoding is always 0).
+    inv_width : ndarray of shape (n_bins_total,)
+        One over each bin's width; 0 for a constant feature's bin (its
+        encoding is always 0).
     """
 
+    feature: np.ndarray
     lower: np.ndarray
     inv_width: np.ndarray
 
@@ -46,15 +55,14 @@ class PiecewiseLinear:
         1`` by the inverted cdf (so they are values of the data, and the
         first and last are the column's minimum and maximum). Repeated edges
         are merged: a feature with ``v`` distinct values has at most ``v - 1``
-        bins, a binary one a single bin (its standardised value, rescaled),
-        a constant one none.
+        bins.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, n_features)
             Standardised training inputs.
         n_bins : int
-            Bins per feature, ``T >= 1``.
+            Bins per feature at most, ``T >= 1``.
         sample_weight : ndarray of shape (n_samples,), default=None
             Positive weights of the rows.
 
@@ -71,59 +79,69 @@ class PiecewiseLinear:
             edges = np.quantile(
                 X, levels, axis=0, method="inverted_cdf", weights=weights
             )
-        n_features = X.shape[1]
-        lower = np.zeros((n_features, n_bins))
-        inv_width = np.zeros((n_features, n_bins))
-        for j in range(n_features):
+        feature, lower, inv_width = [], [], []
+        for j in range(X.shape[1]):
             distinct = np.unique(edges[:, j])
-            k = len(distinct) - 1
-            lower[j, :k] = distinct[:-1]
-            inv_width[j, :k] = 1.0 / np.diff(distinct)
-        return cls(lower, inv_width)
+            if len(distinct) == 1:  # constant: one flat bin
+                distinct, slope = np.repeat(distinct, 2), np.zeros(1)
+            else:
+                slope = 1.0 / np.diff(distinct)
+            feature.append(np.full(len(slope), j))
+            lower.append(distinct[:-1])
+            inv_width.append(slope)
+        return cls(
+            np.concatenate(feature).astype(np.intp),
+            np.concatenate(lower),
+            np.concatenate(inv_width),
+        )
 
     @property
-    def n_bins(self):
-        """Bins per feature (padding included)."""
-        return self.lower.shape[1]
+    def n_outputs(self):
+        """Width of the encoding: the bins of all features."""
+        return len(self.feature)
 
     def __eq__(self, other):
         if not isinstance(other, PiecewiseLinear):
             return NotImplemented
-        return np.array_equal(self.lower, other.lower) and np.array_equal(
-            self.inv_width, other.inv_width
+        return all(
+            np.array_equal(a, b)
+            for a, b in zip(self._arrays(), other._arrays(), strict=True)
         )
 
     def __hash__(self):
-        return hash((self.lower.tobytes(), self.inv_width.tobytes()))
+        return hash(tuple(a.tobytes() for a in self._arrays()))
+
+    def _arrays(self):
+        return self.feature, self.lower, self.inv_width
 
     def numpy(self, X):
-        """Encode ``X`` (..., n, n_features) into (..., n, n_features * n_bins)."""
-        enc = (X[..., None] - self.lower.astype(X.dtype)) * self.inv_width.astype(
-            X.dtype
-        )
-        np.clip(enc, 0.0, 1.0, out=enc)
-        return enc.reshape(*X.shape[:-1], -1)
+        """Encode ``X`` (..., n, n_features) into (..., n, n_bins_total)."""
+        enc = X[..., self.feature]  # a copy
+        enc -= self.lower.astype(X.dtype)
+        enc *= self.inv_width.astype(X.dtype)
+        return np.clip(enc, 0.0, 1.0, out=enc)
 
     def torch(self, X):
         """Encode a tensor the same way, in its dtype and on its device."""
-        lower, inv_width = self._tensors(X.dtype, X.device)
-        enc = (X.unsqueeze(-1) - lower).mul_(inv_width).clamp_(0.0, 1.0)
-        return enc.reshape(*X.shape[:-1], -1)
+        feature, lower, inv_width = self._tensors(X.dtype, X.device)
+        enc = X.index_select(-1, feature).sub_(lower).mul_(inv_width)
+        return enc.clamp_(0.0, 1.0)
 
     def _tensors(self, dtype, device):
-        """``lower`` and ``inv_width`` as tensors, made once per dtype and device."""
+        """Return the arrays as tensors, made once per dtype and device."""
         # kept out of the fields (and of pickles): a cache, not state
         cache = self.__dict__.setdefault("_cache", {})
         key = (dtype, str(device))
         if key not in cache:
-            cache[key] = tuple(
-                torch.as_tensor(a, dtype=dtype, device=device)
-                for a in (self.lower, self.inv_width)
+            cache[key] = (
+                torch.as_tensor(self.feature, device=device),
+                torch.as_tensor(self.lower, dtype=dtype, device=device),
+                torch.as_tensor(self.inv_width, dtype=dtype, device=device),
             )
         return cache[key]
 
     def __getstate__(self):
-        return {"lower": self.lower, "inv_width": self.inv_width}
+        return {k: getattr(self, k) for k in ("feature", "lower", "inv_width")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)

@@ -134,10 +134,9 @@ class MLP:
     activation : str
         Key of :data:`ACTIVATIONS`, for the hidden layers.
     piecewise_linear_bins : int or None, default=None
-        Bins of each input's piecewise-linear encoding
-        (:mod:`skmdn._encoding`) in front of the first layer, which then has
-        ``n_features * piecewise_linear_bins`` inputs; None: the inputs
-        themselves.
+        Bins of each input's piecewise-linear encoding, at most
+        (:mod:`skmdn._encoding`), in front of the first layer, which then
+        has one input per bin; None: the inputs themselves.
     encoding : PiecewiseLinear or None, default=None
         The bins, learnt from the training inputs by :meth:`fitted`. Not
         compared: a warm start keeps the first fit's.
@@ -161,8 +160,13 @@ class MLP:
 
     @property
     def layer_sizes(self):
-        """Widths of all layers, input first."""
-        n_in = self.n_features * (self.piecewise_linear_bins or 1)
+        """Widths of all layers, input first (the encoding's width, if any)."""
+        if self.piecewise_linear_bins is None:
+            n_in = self.n_features
+        elif self.encoding is None:
+            raise RuntimeError("The encoding's bins come from fitted(X, ...).")
+        else:
+            n_in = self.encoding.n_outputs
         return [n_in, *self.hidden_layer_sizes, self.n_out]
 
     def fitted(self, X, sample_weight):
