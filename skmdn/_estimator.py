@@ -347,7 +347,10 @@ class MDNRegressor(
         ``(n_networks_, fan_in, fan_out)``: the layout of
         :class:`~sklearn.neural_network.MLPRegressor` with a leading network
         axis, present for one network too so that the shapes do not depend on
-        the number of rows. The last layer is the mixture head.
+        the number of rows. The last layer is the mixture head. With
+        ``piecewise_linear_bins``, the first layer's ``fan_in`` is the number
+        of bins of all features (at most ``n_features_in_ *
+        piecewise_linear_bins``), feature by feature.
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` of shape ``(n_networks_, fan_out)``.

@@ -209,3 +209,13 @@ def test_a_model_with_bins_round_trips_through_pickle_and_skops():
     assert "skmdn._encoding.PiecewiseLinear" in untrusted
     assert set(untrusted) <= set(skops_trusted_types())
     assert_array_equal(sio.loads(blob, trusted=untrusted).predict(X), want)
+
+
+def test_float32_inputs_train_and_predict_in_float32():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 2)).astype(np.float32)
+    y = np.sign(X[:, 0]) + 0.1 * rng.normal(size=300)
+    model = MDNRegressor(piecewise_linear_bins=4, max_iter=5, random_state=0)
+    model.fit(X, y)
+    assert model.coefs_[0].dtype == np.float32
+    assert np.isfinite(model.log_prob(X, y)).all()
