@@ -14,14 +14,17 @@ from skmdn._training import History, NetworkState
 
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
 @pytest.mark.parametrize("hidden", [(), (7,), (6, 5)])
-def test_network_gradient_matches_autograd(activation, hidden):
+@pytest.mark.parametrize("bins", [None, 4])
+def test_network_gradient_matches_autograd(activation, hidden, bins):
     head = MixtureHead(n_components=4, n_outputs=2, min_scale=1e-3)
-    trunk = MLP(3, hidden, head.width, activation)
     gen = torch.Generator().manual_seed(0)
+    X = torch.randn(11, 3, generator=gen, dtype=torch.float64)
+    trunk = MLP(3, hidden, head.width, activation, piecewise_linear_bins=bins)
+    # with bins: learnt from 8 rows, so that 3 fall outside them
+    trunk = trunk.fitted(X[:8].numpy(), None)
     bias = head.init_bias(np.zeros((4, 2)), np.ones((4, 2)))
     params = trunk.init_params(gen, torch.float64, bias)
     params += 0.3 * torch.randn(params.shape, generator=gen, dtype=torch.float64)
-    X = torch.randn(11, 3, generator=gen, dtype=torch.float64)
     Y = torch.randn(11, 2, generator=gen, dtype=torch.float64)
     coef = torch.rand(11, generator=gen, dtype=torch.float64)
     coef /= coef.sum()
