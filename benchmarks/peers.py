@@ -705,11 +705,12 @@ def main(argv=None):
     records = []
     for name in sets:
         for split, X, y, X_test, y_test in iter_splits(name, args):
-            if name == "bimodal" and (name, split, "Bayes") in earlier:
-                records.append(earlier[(name, split, "Bayes")])
-            elif name == "bimodal":
+            if name == "bimodal":
+                key = (name, split, "Bayes")
                 records.append(
-                    {
+                    earlier[key]
+                    if key in earlier
+                    else {
                         "set": name,
                         "split": split,
                         "row": "Bayes",
