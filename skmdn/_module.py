@@ -519,21 +519,29 @@ class ModuleTrainer(BaseTrainer):
         """Return the network's outputs (n, width) for inputs ``X`` (``m`` is 0)."""
         return self.network(X)
 
-    def score(self, data):
-        """Mean weighted validation log-likelihood (original units), in eval mode."""
+    @contextmanager
+    def _evaluating(self):
+        """Eval mode (dropout off, batch norm's running statistics) inside."""
         self.network.eval()
         try:
-            return super().score(data)
+            yield
         finally:
             self.network.train()
 
+    def score(self, data):
+        """Mean weighted validation log-likelihood (original units), in eval mode."""
+        with self._evaluating():
+            return super().score(data)
+
     def validation_log_prob(self, m, data):
         """Per-row validation log-likelihood, in eval mode."""
-        self.network.eval()
-        try:
+        with self._evaluating():
             return super().validation_log_prob(m, data)
-        finally:
-            self.network.train()
+
+    def scale_factor(self, m, data):
+        """Return the validation rows' best factor of the scales, in eval mode."""
+        with self._evaluating():
+            return super().scale_factor(m, data)
 
     def advice(self, probe_rows=1024):
         """Name the module when its outputs are not finite for finite inputs."""

@@ -207,6 +207,7 @@ def test_early_stopping_restores_best_weights(monkeypatch):
         n_iter_no_change=5,
         max_iter=300,
         random_state=0,
+        scale_calibration=None,  # the restored weights' own scales
     ).fit(X, y)
     assert est.best_loss_ is None
     assert len(est.validation_scores_) == est.n_iter_ == len(est.loss_curve_)
@@ -257,7 +258,10 @@ def test_verbose_prints_a_throttled_progress_line(capsys, monkeypatch):
     assert "done" in out
     assert "s left" in out
     _fast(max_iter=2, verbose=True, early_stopping=True).fit(X, y)
-    assert "validation log-likelihood" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "validation log-likelihood" in out
+    # the last line: what the scale calibration did
+    assert out.splitlines()[-1].startswith("Scale calibration on the validation rows")
     # one line for the first epoch and one for the last, however many epochs
     # a first line before training, one for the first epoch and one for the
     # last, which says why training ended, however many epochs

@@ -455,6 +455,7 @@ def test_early_stopping_restores_the_best_weights(monkeypatch):
         learning_rate_init=0.05,
         n_iter_no_change=3,
         max_iter=200,
+        scale_calibration=None,  # the restored weights' own scales
     ).fit(X, y)
     best = int(np.argmax(est.validation_scores_))
     assert best < est.n_iter_ - 1  # worse epochs followed: a restore happened
