@@ -401,7 +401,8 @@ class MDNRegressor(
     raw scales (``K`` for 'spherical'; for 'full', also the ``K D (D - 1) / 2``
     entries of the Cholesky factors below their diagonals); a component's
     standard deviation (the factor's diagonal) is
-    ``softplus(raw) + min_scale`` in standardised units. The loss is computed
+    ``softplus(raw) + min_scale`` in standardised units, times the network's
+    entry of ``scale_factors_`` at prediction. The loss is computed
     with ``log_softmax`` and ``logsumexp``. An epoch whose loss is not finite
     is rolled back and retried with a ten times smaller learning rate; if
     that keeps failing a ``FloatingPointError`` is raised and the estimator is
