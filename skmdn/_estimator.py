@@ -199,15 +199,23 @@ class MDNRegressor(
         kept only where it gains more than 1 nat (Akaike's criterion) over
         the validation rows. An ensemble is left as it is: its members'
         disagreement already widens the mixture, and calibrating each member
-        made its intervals over-cover. ``partial_fit`` and fits without early
-        stopping have no held-out rows and keep the factor 1. The factors
-        are in ``scale_factors_``; see "Choosing hyperparameters". None:
-        never.
+        made its intervals over-cover. The factor is at least 1: the
+        validation rows also chose the best epoch, which flatters it, and
+        every factor below 1 we measured made new rows worse. Dequantised
+        targets (``target_noise``) are not calibrated: the validation rows
+        hold the raw values, which the network never saw. ``partial_fit``
+        and fits without early stopping have no held-out rows: they set the
+        factor to 1 (a ``partial_fit`` after a calibrated ``fit`` drops the
+        factor). The factors are in ``scale_factors_``; see "Choosing
+        hyperparameters". None: never.
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution (weights,
-        optimiser state and standardisation) instead of starting afresh.
-        Training parameters changed since (``learning_rate_init``,
+        optimiser state and standardisation) instead of starting afresh. It
+        holds out the validation rows that the first fit held out (rows with
+        the same values as those), so that its early stopping and scale
+        calibration score rows that no call trained on. Training parameters
+        changed since (``learning_rate_init``,
         ``batch_size``, ``alpha``, the noise, ``clip_grad_norm``, the
         stopping rule, ``max_iter``) take effect; changing the architecture
         raises.
@@ -663,7 +671,7 @@ class MDNRegressor(
         if first_pass:
             trunk = trunk.fitted(Xs, sample_weight)
         head = target.head(head, y_scaler.scale)
-        networks = self._fit_networks(
+        networks, validation_seeds = self._fit_networks(
             trunk,
             head,
             (Xs, Ys, sample_weight),
@@ -678,6 +686,7 @@ class MDNRegressor(
         self._y_ndim = y_ndim
         self.n_outputs_ = Y.shape[1]
         self._networks = networks
+        self._validation_seeds = validation_seeds
         self._set_public_attributes()
 
     def _validate_fit_data(self, X, y, sample_weight, reset):
@@ -803,7 +812,10 @@ class MDNRegressor(
         Each network draws its own validation split and initial components
         from its own seeds; the shuffles and noise of all come from one
         generator. A ``KeyboardInterrupt`` keeps every network's best weights
-        so far.
+        so far. Also returns the seeds of the validation splits, which later
+        calls reuse: a warm start holds out the rows that the first fit held
+        out, so that its early stopping and scale calibration score rows that
+        no call trained on.
         """
         base_seed = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max
@@ -814,6 +826,8 @@ class MDNRegressor(
             .generate_state(3 * len(previous))
             .reshape(len(previous), 3)
         )
+        if previous[0] is not None and hasattr(self, "_validation_seeds"):
+            seeds[:, 0] = self._validation_seeds
         kwargs = {
             "config": self._training_config(),
             "log_det": log_det,
@@ -836,7 +850,7 @@ class MDNRegressor(
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        return networks
+        return networks, seeds[:, 0].copy()
 
     def _set_public_attributes(self):
         """Derive every public fitted attribute from the per-network states.
@@ -915,7 +929,7 @@ class MDNRegressor(
     def _pooled(self, out):
         """Mixture parameters in original units from the outputs (M, n, width)."""
         logits, loc, cov = self._head.params_numpy(out)
-        factors = self.scale_factors_
+        factors = np.array([net.scale_factor for net in self._networks])
         if (factors != 1.0).any():  # calibrated scales (scale_calibration)
             cov = cov * factors.reshape(-1, *(1,) * (cov.ndim - 1))
         if self.n_networks_ > 1:

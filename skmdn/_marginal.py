@@ -11,7 +11,7 @@ output bias alone with the output layer's weights zeroed
 
 import numpy as np
 
-from skmdn._preprocessing import _moments
+from skmdn._preprocessing import _moments, effective_rows
 
 # With early stopping, a fresh network whose best epoch beats the marginal
 # distribution of the targets (the k-means mixture or a Gaussian, as its
@@ -67,8 +67,8 @@ def _clearly_better(lp, other, w):
     """
     diff = lp - other
     mean = np.average(diff, weights=w)
-    # frequency weights: an integer weight acts as that many repeated rows
-    n_rows = w.sum()
+    # an integer weight acts as that many repeated rows (effective_rows)
+    n_rows = effective_rows(w)
     se = np.sqrt(np.average((diff - mean) ** 2, weights=w) / max(n_rows - 1, 1))
     return mean >= MARGINAL_SE * se, mean, se
 

@@ -100,6 +100,22 @@ def _moments(A, w):
     return mean, var
 
 
+def effective_rows(w):
+    """Return the number of rows that weights ``w`` stand for, in a standard error.
+
+    Integer weights are frequency weights, their sum (a weight of 3 is three
+    repeated rows, as scikit-learn's sample-weight equivalence asks); any
+    other weights are importance weights, with Kish's effective number of
+    rows ``(sum w)^2 / sum w^2``, which does not change when every weight is
+    multiplied by one constant (weights normalised to sum to 1 count as the
+    rows themselves, not as one row).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    if np.all(w == np.round(w)):
+        return float(w.sum())
+    return float(w.sum() ** 2 / np.sum(w * w))
+
+
 def weighted_mean_std(A, w):
     """Sample-weighted column means and standard deviations, in float64.
 

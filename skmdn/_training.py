@@ -38,6 +38,7 @@ from skmdn._optim import (
 )
 from skmdn._preprocessing import (
     SplitKeys,
+    effective_rows,
     init_components,
     input_noise_level,
     resolve_batch_size,
@@ -52,13 +53,17 @@ from skmdn._progress import Progress
 # chunk of 65,536 rows took 120 MB, a million-row fit's peak).
 EVAL_CHUNK = 16384
 # scale_calibration='auto': the factor of the scales is searched within
-# [1 / CALIBRATION_BOUND, CALIBRATION_BOUND], on at most CALIBRATION_ROWS
-# validation rows (one scalar: its standard error is then below 1%), and kept
-# where it gains more than AKAIKE_PENALTY in validation log-likelihood (with
-# the 5% likelihood-ratio test's 1.92 nats instead, yacht's single networks
-# gained 0.018 nats on new rows, against 0.095 with no test: benchmarks/
-# levers.py, 20 splits; with none, a kept marginal on 20 validation rows lost
-# up to 0.04 nats, tests/test_regularisation.py).
+# [1, CALIBRATION_BOUND], on at most CALIBRATION_ROWS validation rows (one
+# scalar: its standard error is then below 1%), and kept where it gains more
+# than AKAIKE_PENALTY in validation log-likelihood. With the 5%
+# likelihood-ratio test's 1.92 nats instead, yacht's single networks gained
+# 0.018 nats on new rows, against 0.095 with no test (benchmarks/levers.py,
+# 20 splits); with none, a kept marginal on 20 validation rows lost up to
+# 0.04 nats (tests/test_regularisation.py). Factors below 1, searched down to
+# 1 / CALIBRATION_BOUND at first, never helped new rows: 0.83 to 0.94 on
+# 40-100 validation rows cost 0.01 to 0.06 nats, 0.73 on 30 rows 0.11, 0.19
+# on one row 20 nats, and the one kept on 1,000 rows (heteroscedastic,
+# benchmarks/density.py) 0.001; the rows that chose the best epoch flatter it.
 CALIBRATION_BOUND = 10.0
 CALIBRATION_ROWS = 100_000
 AKAIKE_PENALTY = 1.0  # nats: half of AIC's 2 per parameter
@@ -317,17 +322,20 @@ class BaseTrainer:
         """Return the factor of network ``m``'s scales that fits its validation rows.
 
         The maximiser of the weighted validation log-likelihood over one
-        factor ``c`` of every component's scale (Cholesky factor), the means
-        and the mixing proportions kept: the "sigma scaling" of Laves et al.
-        (2020, "Well-calibrated regression uncertainty in medical imaging
-        with deep learning"), by bounded Brent search on ``log c`` in
-        ``[-log CALIBRATION_BOUND, log CALIBRATION_BOUND]``. At most
+        factor ``c >= 1`` of every component's scale (Cholesky factor), the
+        means and the mixing proportions kept: the "sigma scaling" of Laves
+        et al. (2020, "Well-calibrated regression uncertainty in medical
+        imaging with deep learning"), by bounded Brent search on ``log c``
+        in ``[0, log CALIBRATION_BOUND]``. The factor only widens: the
+        validation rows also chose the best epoch, which makes the scales
+        look a little too wide to them (see ``CALIBRATION_BOUND``). At most
         ``CALIBRATION_ROWS`` rows, evenly strided, are used. The factor is
         kept only where Akaike's criterion prefers it: where its gain in
-        log-likelihood, over the Kish effective number of rows
-        ``(sum w)^2 / sum w^2``, exceeds 1 nat, the penalty of one fitted
-        parameter, so that a few validation rows do not move a model by
-        their noise; else 1.0.
+        log-likelihood, summed over the rows (integer weights as repeated
+        rows, others by Kish's effective number,
+        :func:`~skmdn._preprocessing.effective_rows`), exceeds 1 nat, the
+        penalty of one fitted parameter, so that a few validation rows do
+        not move a model by their noise; else 1.0.
         """
         X, Y, w = data.validation[m]
         step = -(-X.shape[0] // CALIBRATION_ROWS)  # ceil
@@ -344,13 +352,14 @@ class BaseTrainer:
                 )
                 return -float((w * lp.double()).sum() / w.sum())
 
-            bound = math.log(CALIBRATION_BOUND)
             found = minimize_scalar(
-                loss, bounds=(-bound, bound), method="bounded", options={"xatol": 1e-3}
+                loss,
+                bounds=(0.0, math.log(CALIBRATION_BOUND)),
+                method="bounded",
+                options={"xatol": 1e-3},
             )
-            n_eff = float(w.sum() ** 2 / (w * w).sum())
-            gain = loss(0.0) - found.fun
-            if not (np.isfinite(found.fun) and n_eff * gain > AKAIKE_PENALTY):
+            gain = (loss(0.0) - found.fun) * effective_rows(w.cpu().numpy())
+            if not (np.isfinite(found.fun) and gain > AKAIKE_PENALTY):
                 return 1.0
             return math.exp(found.x)
 
@@ -800,6 +809,9 @@ def _fit_group(
         n_dims=trunk.n_features + head.n_outputs,
         incremental=incremental,
     )
+    # dequantised targets: a factor fitted to the raw values, which the
+    # network never saw, would narrow the density onto them again
+    calibrate = calibrate and not (plan.target_noise > 0).any()
     data = TrainingData.from_numpy(X, Y, w, train_rows, val_rows, device, log_jacobian)
     if fresh:
         histories = [History(early_stopping=early_stopping) for _ in previous]

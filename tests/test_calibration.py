@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import skmdn._training
 from skmdn import MDNRegressor
 from skmdn._head import DiscretisedHead, make_head
 from skmdn._training import CALIBRATION_BOUND, BaseTrainer
@@ -157,8 +158,8 @@ def test_the_factor_helps_an_overconfident_network_on_new_rows(seed):
 
 
 def test_a_well_calibrated_network_keeps_its_scales():
-    # the same signal without the noise features: the likelihood-ratio test
-    # finds no factor worth its noise on the 80 validation rows
+    # the same signal without the noise features: Akaike's criterion finds
+    # no factor worth its noise on the 80 validation rows
     X, y = _data()
     est = MDNRegressor(**FAST).fit(X[:, :2], y)
     assert est.scale_factors_.tolist() == [1.0]
@@ -189,3 +190,46 @@ def test_ensembles_and_fits_without_held_out_rows_keep_their_scales(monkeypatch)
     est.set_params(scale_calibration=None).fit(X, y)
     assert len(calls) == 1
     assert est.scale_factors_.tolist() == [1.0]
+
+
+def test_the_factor_only_widens():
+    # scales three times too wide: the best factor would be 1/3, and the
+    # validation rows, which also chose the best epoch, flatter a network;
+    # the factor stays 1
+    head = make_head("diagonal", 1, 1, 1e-3)
+    trainer = FixedTrainer(head, _one_gaussian(head, 3.0))
+    y = np.random.RandomState(3).normal(size=2000)
+    assert trainer.scale_factor(0, _validation(y, np.ones_like(y))) == 1.0
+
+
+def test_dequantised_targets_are_not_calibrated(monkeypatch):
+    # five distinct target values: target_noise='auto' dequantises them, and a
+    # factor fitted to the raw values would narrow the density onto them
+    calls = []
+    monkeypatch.setattr(BaseTrainer, "scale_factor", lambda *a: calls.append(a) or 1.0)
+    X, y = _data()
+    y = np.digitize(y, [-1.0, -0.3, 0.3, 1.0]).astype(float)
+    est = MDNRegressor(**FAST).fit(X, y)
+    assert est.scale_factors_.tolist() == [1.0]
+    assert calls == []
+    MDNRegressor(**FAST, target_noise=0.0).fit(X, y)
+    assert len(calls) == 1
+
+
+def test_a_warm_start_holds_out_the_first_fits_validation_rows(monkeypatch):
+    held_out = []
+    split = skmdn._training.validation_split
+
+    def recording(*args, **kwargs):
+        held_out.append(split(*args, **kwargs)[1])
+        return split(*args, **kwargs)
+
+    monkeypatch.setattr(skmdn._training, "validation_split", recording)
+    X, y = _data()
+    est = MDNRegressor(**{**FAST, "random_state": None}, warm_start=True)
+    est.fit(X, y).fit(X, y)
+    assert len(held_out) == 2
+    np.testing.assert_array_equal(held_out[0], held_out[1])
+    # a fresh fit draws its own
+    MDNRegressor(**{**FAST, "random_state": None}).fit(X, y)
+    assert not np.array_equal(held_out[0], held_out[2])

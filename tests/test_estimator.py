@@ -363,6 +363,28 @@ def test_integer_weights_equal_repeated_rows_with_early_stopping():
     assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_networks", [1, 2])
+def test_weights_of_any_scale_give_the_same_model(n_networks):
+    # weights normalised to sum to about 1 once counted as one row in the
+    # standard error of early stopping's test against the marginal of y: every
+    # network then kept the marginal (-1.02 here, against -0.44)
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(1000, 3))
+    y = np.sin(2 * X[:, 0]) + 0.3 * rng.normal(size=1000)
+    params = {"max_iter": 40, "n_networks": n_networks, "random_state": 0}
+    params["hidden_layer_sizes"] = (16,)
+    plain = MDNRegressor(**params).fit(X, y)
+    assert plain.best_validation_score_ > -0.6
+    for scale in (2.0**-10, 2.0**-30):  # exact in binary: the same roundings
+        scaled = MDNRegressor(**params).fit(X, y, sample_weight=np.full(1000, scale))
+        assert_allclose(scaled.validation_scores_, plain.validation_scores_)
+        assert scaled.best_validation_score_ == pytest.approx(
+            plain.best_validation_score_
+        )
+        assert_allclose(scaled.scale_factors_, plain.scale_factors_)
+        assert_allclose(scaled.predict(X), plain.predict(X), rtol=1e-9)
+
+
 def test_recovers_the_branches_of_the_inverse_sine_problem():
     X, y = make_inverse_sine(3000, random_state=0)
     X_test, y_test = make_inverse_sine(5000, random_state=1)

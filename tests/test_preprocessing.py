@@ -8,12 +8,25 @@ from skmdn._preprocessing import (
     AUTO_BATCH_MIN,
     AUTO_BATCH_SIZE,
     SplitKeys,
+    effective_rows,
     input_noise_level,
     resolve_batch_size,
     resolve_patience,
     target_noise_levels,
     validation_split,
 )
+
+
+def test_effective_rows_counts_integer_weights_as_repeats_and_others_by_kish():
+    assert effective_rows(np.array([1.0, 3.0, 0.0, 2.0])) == 6.0  # repeated rows
+    rng = np.random.RandomState(0)
+    w = rng.uniform(0.1, 2.0, size=50)
+    kish = w.sum() ** 2 / np.sum(w**2)
+    assert effective_rows(w) == pytest.approx(kish)
+    assert 1 < kish < 50
+    # a constant factor changes nothing, so weights summing to 1 count as rows
+    assert effective_rows(w / w.sum()) == pytest.approx(kish)
+    assert effective_rows(np.full(40, 1 / 40)) == pytest.approx(40)
 
 
 def _split(X, Y, w, fraction, seed):
