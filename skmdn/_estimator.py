@@ -86,14 +86,17 @@ class MDNRegressor(
     piecewise_linear_bins : int or None, default=None
         Number of bins ``T`` of a piecewise-linear encoding of every input
         before the built-in trunk's first layer (Gorishniy et al. 2022, "On
-        Embeddings for Numerical Features in Tabular Deep Learning"): each
-        standardised feature becomes ``T`` values, its position in each bin
-        between its training quantiles at levels ``0, 1/T, ..., 1`` (0 below
-        the bin, 1 above, linear inside), so the network's first layer is a
+        Embeddings for Numerical Features in Tabular Deep Learning"): beside
+        each standardised feature, the first layer reads its position in
+        each of ``T`` bins between its training quantiles at levels ``0,
+        1/T, ..., 1`` (0 below the bin, 1 above, linear inside), so it is a
         piecewise-linear function of each feature. Repeated quantiles (a
-        feature with few distinct values) merge bins. The input noise is
-        added before the encoding. The bins come from the first call to
-        ``fit`` (or the first block of ``partial_fit``, whose
+        feature with few distinct values) merge bins, and a binary or
+        constant feature gets none. The features themselves stay beside
+        their bins: with the bins alone yacht's log-likelihood was 0.058
+        nats worse than without them, with both 0.083 better (20 splits).
+        The input noise is added before the encoding. The bins come from the
+        first call to ``fit`` (or the first block of ``partial_fit``, whose
         standardisation then stays fixed); warm starts keep them. None: the
         features themselves. It sharpens tabular sets whose features act
         through thresholds; see "Choosing hyperparameters" for what it did
@@ -382,9 +385,10 @@ class MDNRegressor(
         :class:`~sklearn.neural_network.MLPRegressor` with a leading network
         axis, present for one network too so that the shapes do not depend on
         the number of rows. The last layer is the mixture head. With
-        ``piecewise_linear_bins``, the first layer's ``fan_in`` is the number
-        of bins of all features (at most ``n_features_in_ *
-        piecewise_linear_bins``), feature by feature.
+        ``piecewise_linear_bins``, the first layer's ``fan_in`` is
+        ``n_features_in_`` (the features) plus the number of bins of all
+        features (at most ``n_features_in_ * piecewise_linear_bins``),
+        feature by feature.
 
     intercepts_ : list of ndarray
         Bias vectors, ``intercepts_[i]`` of shape ``(n_networks_, fan_out)``.

@@ -21,18 +21,23 @@ def test_bins_lie_between_the_quantiles_and_merge_repeated_ones():
         [
             rng.normal(size=1001),  # continuous: 4 bins between quantiles
             rng.randint(0, 3, size=1001).astype(float),  # 3 values: 2 bins
-            np.ones(1001),  # constant: one flat bin
-            rng.randint(0, 2, size=1001).astype(float),  # binary: one bin
+            np.ones(1001),  # constant: the feature alone
+            rng.randint(0, 2, size=1001).astype(float),  # binary: the feature alone
         ]
     )
     enc = PiecewiseLinear.from_data(X, 4)
-    assert_array_equal(enc.feature, [0, 0, 0, 0, 1, 1, 2, 3])
-    assert enc.n_outputs == 8
+    assert_array_equal(enc.feature, [0, 0, 0, 0, 1, 1])
+    assert enc.n_outputs == 4 + 6  # the features, then their bins
     edges = np.quantile(X[:, 0], [0, 0.25, 0.5, 0.75, 1], method="inverted_cdf")
     assert_array_equal(enc.lower[:4], edges[:-1])
     assert_allclose(enc.inv_width[:4], 1 / np.diff(edges))
-    assert_array_equal(enc.lower[4:], [0.0, 1.0, 1.0, 0.0])
-    assert_array_equal(enc.inv_width[4:], [1.0, 1.0, 0.0, 1.0])
+    assert_array_equal(enc.lower[4:], [0.0, 1.0])
+    assert_array_equal(enc.inv_width[4:], [1.0, 1.0])
+    # binary and constant features only: the features themselves
+    alone = PiecewiseLinear.from_data(X[:, 2:], 4)
+    assert alone.n_outputs == 2
+    assert_array_equal(alone.numpy(X[:5, 2:]), X[:5, 2:])
+    assert_array_equal(alone.torch(torch.as_tensor(X[:5, 2:])).numpy(), X[:5, 2:])
 
 
 def test_weights_act_as_repeated_rows():
@@ -47,6 +52,7 @@ def test_weights_act_as_repeated_rows():
 
 def test_the_encoding_is_each_inputs_position_in_each_bin():
     enc = PiecewiseLinear(
+        n_features=3,
         feature=np.array([0, 0, 0, 1, 2]),
         lower=np.array([0.0, 1.0, 3.0, -1.0, 5.0]),
         inv_width=np.array([1.0, 0.5, 1.0, 1.0, 0.0]),
@@ -60,15 +66,16 @@ def test_the_encoding_is_each_inputs_position_in_each_bin():
             [9.0, 1.0, 6.0],
         ]
     )
-    expected = np.array(
+    bins = np.array(
         [
             [0, 0, 0, 1, 0],  # below the first bin, above the only one
             [0.5, 0, 0, 0.5, 0],
             [1, 0.5, 0, 1, 0],
-            [1, 1, 0.5, 0, 0],  # a flat bin (a constant feature) stays 0
+            [1, 1, 0.5, 0, 0],  # a bin of zero slope stays 0
             [1, 1, 1, 1, 0],  # above the range: constant
         ]
     )
+    expected = np.hstack([X, bins])  # the features, then their bins
     assert_array_equal(enc.numpy(X), expected)
     for dtype in (torch.float64, torch.float32):
         out = enc.torch(torch.as_tensor(X, dtype=dtype))
@@ -154,7 +161,7 @@ def test_the_first_layer_takes_every_bin_and_a_refit_learns_new_bins():
     y = X[:, 0] + 0.1 * rng.normal(size=300)
     model = MDNRegressor(piecewise_linear_bins=5, max_iter=3, random_state=0)
     model.fit(X, y)
-    assert model.coefs_[0].shape[1:] == (15, 64)  # 5 bins of 3 features
+    assert model.coefs_[0].shape[1:] == (3 + 15, 64)  # 3 features, 5 bins each
     first = model._trunk.encoding
     model.fit(X**3, y)  # new quantiles, in standardised units too
     assert model._trunk.encoding != first
