@@ -198,30 +198,28 @@ class MDNRegressor(
         are smaller than those of new rows: on concrete, energy and yacht
         (20 splits each) the 90% intervals of single networks covered 83 to
         84% of the test targets, 85 to 86% calibrated, and the NLL fell by
-        0.02 to 0.08 nats. The factor is
-        kept only where it gains more than 1 nat (Akaike's criterion) over
-        the validation rows. An ensemble is left as it is: its members'
-        disagreement already widens the mixture, and calibrating each member
-        made its intervals over-cover. The factor is at least 1: the
-        validation rows also chose the best epoch, which flatters it, and
-        every factor below 1 we measured made new rows worse. Dequantised
-        targets (``target_noise``) are not calibrated: the validation rows
-        hold the raw values, which the network never saw. ``partial_fit``
-        and fits without early stopping have no held-out rows: they set the
-        factor to 1 (a ``partial_fit`` after a calibrated ``fit`` drops the
-        factor). The factors are in ``scale_factors_``; see "Choosing
-        hyperparameters". None: never.
+        0.02 to 0.08 nats. The factor is at least 1 (the validation rows
+        also chose the best epoch, which flatters it, and every factor
+        below 1 we measured made new rows worse), and it is kept only where
+        it gains more than 1 nat over the validation rows (Akaike's
+        criterion). An ensemble is left as it is: its members' disagreement
+        already widens the mixture, and calibrating each member made its
+        intervals over-cover. Dequantised targets (``target_noise``) are
+        not calibrated: the validation rows hold the raw values, which the
+        network never saw. ``partial_fit`` and fits without early stopping
+        have no held-out rows: they set the factor to 1 (a ``partial_fit``
+        after a calibrated ``fit`` drops the factor). The factors are in
+        ``scale_factors_``; see "Choosing hyperparameters". None: never.
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution (weights,
         optimiser state and standardisation) instead of starting afresh. It
-        holds out the validation rows that the first fit held out (rows with
-        the same values as those), so that its early stopping and scale
-        calibration score rows that no call trained on. Training parameters
-        changed since (``learning_rate_init``,
-        ``batch_size``, ``alpha``, the noise, ``clip_grad_norm``, the
-        stopping rule, ``max_iter``) take effect; changing the architecture
-        raises.
+        holds out the validation rows that the first fit held out, so that
+        its early stopping and scale calibration score rows that no call
+        trained on. Training parameters changed since
+        (``learning_rate_init``, ``batch_size``, ``alpha``, the noise,
+        ``clip_grad_norm``, the stopping rule, ``max_iter``) take effect;
+        changing the architecture raises.
 
     clip_grad_norm : float or None, default=10.0
         Maximum Euclidean norm of the gradient of each step; None disables

@@ -851,7 +851,7 @@ def _fit_group(
             + (
                 f"every component scale x {factors[0]:.3f}"
                 if factors[0] != 1.0
-                else "the scales are kept (no factor fits significantly better)"
+                else "the scales are kept (no factor gains 1 nat, Akaike's criterion)"
             )
         )
     return states, status
