@@ -372,7 +372,7 @@ class MDNRegressor(
         Built from the fitted state when read (it is not stored, so that a
         saved model holds no scikit-learn type; see :ref:`persistence`).
 
-    scale_factors_ : ndarray of shape (n_networks_,)
+    scale_factors_ : ndarray of shape (`n_networks_`,)
         Each network's factor of its component scales at prediction (see
         ``scale_calibration``): 1.0 for a network that was not calibrated.
         The validation scores above are those of the scales themselves.
