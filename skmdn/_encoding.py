@@ -86,7 +86,8 @@ class PiecewiseLinear:
             edges = np.quantile(
                 X, levels, axis=0, method="inverted_cdf", weights=weights
             )
-        feature, lower, inv_width = [np.zeros(0, np.intp)], [np.zeros(0)], []
+        # seeded empty, so that inputs without bins concatenate to no bins
+        feature, lower, inv_width = [np.zeros(0, np.intp)], [np.zeros(0)], [np.zeros(0)]
         for j in range(X.shape[1]):
             distinct = np.unique(edges[:, j])
             if len(distinct) <= 2:  # constant or binary: the feature says all
@@ -98,7 +99,7 @@ class PiecewiseLinear:
             X.shape[1],
             np.concatenate(feature).astype(np.intp),
             np.concatenate(lower),
-            np.concatenate([np.zeros(0), *inv_width]),
+            np.concatenate(inv_width),
         )
 
     @property

@@ -136,7 +136,7 @@ class MLP:
     piecewise_linear_bins : int or None, default=None
         Bins of each input's piecewise-linear encoding, at most
         (:mod:`skmdn._encoding`), in front of the first layer, which then
-        has one input per bin; None: the inputs themselves.
+        reads the inputs and their bins; None: the inputs alone.
     encoding : PiecewiseLinear or None, default=None
         The bins, learnt from the training inputs by :meth:`fitted`. Not
         compared: a warm start keeps the first fit's.
