@@ -99,8 +99,10 @@ class MDNRegressor(
         first call to ``fit`` (or the first block of ``partial_fit``, whose
         standardisation then stays fixed); warm starts keep them. None: the
         features themselves. It sharpens tabular sets whose features act
-        through thresholds; see "Choosing hyperparameters" for what it did
-        on the UCI sets. With ``module``, raises ValueError.
+        through thresholds and loses where the target is a smooth function
+        of sums of the features; see "Choosing hyperparameters" for what it
+        did on the UCI sets and on such problems. With ``module``, raises
+        ValueError.
 
     module : type or callable, default=None
         Your own trunk instead of the built-in MLP: a ``torch.nn.Module``
