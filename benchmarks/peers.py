@@ -115,6 +115,7 @@ METRICS = (
     "crps_q",
     "crps_q_new",
     "rmse",
+    "rmse_new",
     "coverage90",
     "width90",
     "fit_seconds",
@@ -367,13 +368,22 @@ def _new_rows(q, y, keep):
     return None if keep is None else crps_quantiles(q[keep], y[keep])
 
 
+def _rmse(mean, y, keep=None):
+    """RMSE of ``mean`` over the rows ``keep`` (default: every row); None if none."""
+    if keep is not None and not keep.any():
+        return None
+    rows = slice(None) if keep is None else keep
+    return float(np.sqrt(np.mean((mean[rows] - y[rows]) ** 2)))
+
+
 def score_mixture(dist, y, nll, keep=None):
     """Scores of a skmdn distribution (MixtureDistribution or discretised)."""
     from skmdn.metrics import crps
 
     out = {"nll": nll, "nll_int": cell_nll(dist.cdf, y), "crps": float(crps(y, dist))}
     mean = np.asarray(dist.mean()).ravel()
-    out["rmse"] = float(np.sqrt(np.mean((mean - y) ** 2)))
+    out["rmse"] = _rmse(mean, y)
+    out["rmse_new"] = None if keep is None else _rmse(mean, y, keep)
     out["coverage90"], out["width90"] = interval_scores(y, *dist.interval(0.9))
     q = np.stack([np.asarray(dist.ppf(t)).ravel() for t in QRF_LEVELS], axis=1)
     out["crps_q"] = crps_quantiles(q, y)
@@ -394,7 +404,8 @@ def score_gaussian(mu, sigma, y, keep=None):
         "crps": float(np.mean(crps)),
         "crps_q": crps_quantiles(q, y),
         "crps_q_new": _new_rows(q, y, keep),
-        "rmse": float(np.sqrt(np.mean((mu - y) ** 2))),
+        "rmse": _rmse(mu, y),
+        "rmse_new": None if keep is None else _rmse(mu, y, keep),
         "coverage90": cov,
         "width90": width,
     }
@@ -410,7 +421,8 @@ def score_quantiles(q, mean, y, keep=None):
         "crps": None,
         "crps_q": crps_quantiles(q, y),
         "crps_q_new": _new_rows(q, y, keep),
-        "rmse": float(np.sqrt(np.mean((np.asarray(mean).ravel() - y) ** 2))),
+        "rmse": _rmse(np.asarray(mean).ravel(), y),
+        "rmse_new": None if keep is None else _rmse(np.asarray(mean).ravel(), y, keep),
         "coverage90": cov,
         "width90": width,
     }
@@ -522,7 +534,8 @@ def summarise(records):
         for row in rows.values():
             runs = row.pop("runs")
             for m in METRICS:
-                row[m] = mean_se([s[m] for s in runs])
+                # records of an earlier version may lack a metric
+                row[m] = mean_se([s.get(m) for s in runs])
     return out
 
 
@@ -536,6 +549,7 @@ def winners(rows):
         ("crps_q", lambda s: s["mean"]),
         ("crps_q_new", lambda s: s["mean"]),
         ("rmse", lambda s: s["mean"]),
+        ("rmse_new", lambda s: s["mean"]),
         ("coverage90", lambda s: abs(s["mean"] - 0.9)),
         ("fit_seconds", lambda s: s["mean"]),
     ]:
@@ -558,6 +572,7 @@ def markdown(summary, meta):
         "crps_q": 3,
         "crps_q_new": 3,
         "rmse": 3,
+        "rmse_new": 3,
         "coverage90": 3,
         "width90": 2,
     }
@@ -569,8 +584,8 @@ def markdown(summary, meta):
         "0.99) by the pinball-loss identity; "
         "NLL of `skmdn (integer)` is of probabilities, not comparable; "
         "NLL of the integers: -log(F(y + 1/2) - F(y - 1/2)) of every model's "
-        "cdf F, for sets of integer targets; CRPS (q), new rows: over the test "
-        "rows whose inputs no training row has exactly)",
+        "cdf F, for sets of integer targets; CRPS (q) and RMSE, new rows: over "
+        "the test rows whose inputs no training row has exactly)",
         "",
     ]
     for name, rows in summary.items():
@@ -582,14 +597,14 @@ def markdown(summary, meta):
             f"### {head}",
             "",
             "| model | NLL | NLL of the integers | CRPS | CRPS (q) "
-            "| CRPS (q), new rows | RMSE | 90% coverage | 90% width | fit s "
-            "| splits |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| CRPS (q), new rows | RMSE | RMSE, new rows | 90% coverage "
+            "| 90% width | fit s | splits |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row_name, row in rows.items():
             if row["n_ok"] == 0:
                 err = "; ".join(row["errors"])[:160].replace("|", "/")
-                lines.append(f"| {row_name} | failed: {err} | | | | | | | | 0 |")
+                lines.append(f"| {row_name} | failed: {err} | | | | | | | | | | 0 |")
                 continue
             cells = [fmt(row[m], digits[m]) for m in digits]
             if row_name in NOT_A_DENSITY and cells[0] != "n/a":
@@ -607,8 +622,8 @@ def markdown(summary, meta):
         "### Winners (best mean; coverage: closest to 0.90; NLL among densities)",
         "",
         "| set | NLL | NLL of the integers | CRPS | CRPS (q) | CRPS (q), new rows "
-        "| RMSE | 90% coverage | fit s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| RMSE | RMSE, new rows | 90% coverage | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, rows in summary.items():
         w = winners(rows)
@@ -623,6 +638,7 @@ def markdown(summary, meta):
                     "crps_q",
                     "crps_q_new",
                     "rmse",
+                    "rmse_new",
                     "coverage90",
                 )
             )
