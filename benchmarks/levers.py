@@ -11,12 +11,17 @@ the coverage of the central 90% interval (mean ± standard error, of the
 lever's fits and, in the header, of the defaults') and the mean ratio of fit
 seconds. Negative differences are improvements.
 
-Two keys are not ``MDNRegressor``'s: ``splines`` (a number of knots) puts
+Some keys are not ``MDNRegressor``'s: ``splines`` (a number of knots) puts
 scikit-learn's ``SplineTransformer(n_knots=splines, degree=1,
 knots=spline_knots)`` in front of the estimator in a ``Pipeline``, a
 piecewise-linear encoding of every feature (Gorishniy et al. 2022, "On
 Embeddings for Numerical Features in Tabular Deep Learning");
-``spline_knots`` is 'quantile' (the default) or 'uniform'.
+``spline_knots`` is 'quantile' (the default) or 'uniform'. ``periodic`` (a
+number ``k`` of frequencies) puts the fixed periodic features of the same
+paper in front instead: the standardised features followed by ``sin(2 pi c
+x)`` and ``cos(2 pi c x)`` for ``k`` frequencies ``c`` per feature, drawn
+once from ``N(0, periodic_sigma**2)`` (default 1; the paper also learns
+them, which a Pipeline step cannot).
 
 Levers are named (see ``LEVERS``), named levers joined by ``+``
 (``relu+alpha_1e-3``), or written ad hoc as ``key=value`` pairs joined by
@@ -102,6 +107,20 @@ def parse_splits(text):
     return out
 
 
+def periodic_features(n_frequencies, sigma, n_features):
+    """A transformer of standardised ``X``: ``X``, then the sines and cosines."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    rng = np.random.RandomState(0)
+    c = 2 * np.pi * rng.normal(0.0, sigma, size=(n_features, n_frequencies))
+
+    def encode(X):
+        z = (X[:, :, None] * c).reshape(len(X), -1)
+        return np.concatenate([X, np.sin(z), np.cos(z)], axis=1)
+
+    return FunctionTransformer(encode)
+
+
 def fit_score(params, seed, X, y, X_test, y_test):
     import torch
 
@@ -111,6 +130,7 @@ def fit_score(params, seed, X, y, X_test, y_test):
     torch.set_num_threads(1)
     params = dict(params)
     knots, where = params.pop("splines", None), params.pop("spline_knots", "quantile")
+    periodic, sigma = params.pop("periodic", None), params.pop("periodic_sigma", 1.0)
     est = MDNRegressor(**{"n_jobs": 1, "random_state": seed, **params})
     if knots is not None:
         from sklearn.pipeline import make_pipeline
@@ -118,6 +138,12 @@ def fit_score(params, seed, X, y, X_test, y_test):
 
         encoder = SplineTransformer(n_knots=knots, degree=1, knots=where)
         est = make_pipeline(encoder, est)
+    elif periodic is not None:
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        encoder = periodic_features(periodic, sigma, X.shape[1])
+        est = make_pipeline(StandardScaler(), encoder, est)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
