@@ -47,6 +47,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    SplineTransformer,
+    StandardScaler,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from uci import load_uci
@@ -109,8 +115,6 @@ def parse_splits(text):
 
 def periodic_features(n_frequencies, sigma, n_features):
     """A transformer of standardised ``X``: ``X``, then the sines and cosines."""
-    from sklearn.preprocessing import FunctionTransformer
-
     rng = np.random.RandomState(0)
     c = 2 * np.pi * rng.normal(0.0, sigma, size=(n_features, n_frequencies))
 
@@ -133,17 +137,13 @@ def fit_score(params, seed, X, y, X_test, y_test):
     periodic, sigma = params.pop("periodic", None), params.pop("periodic_sigma", 1.0)
     est = MDNRegressor(**{"n_jobs": 1, "random_state": seed, **params})
     if knots is not None:
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import SplineTransformer
-
-        encoder = SplineTransformer(n_knots=knots, degree=1, knots=where)
-        est = make_pipeline(encoder, est)
+        encoders = [SplineTransformer(n_knots=knots, degree=1, knots=where)]
     elif periodic is not None:
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        encoder = periodic_features(periodic, sigma, X.shape[1])
-        est = make_pipeline(StandardScaler(), encoder, est)
+        encoders = [StandardScaler(), periodic_features(periodic, sigma, X.shape[1])]
+    else:
+        encoders = []
+    if encoders:  # the encoding as Pipeline steps in front of the estimator
+        est = make_pipeline(*encoders, est)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -368,12 +368,13 @@ def _new_rows(q, y, keep):
     return None if keep is None else crps_quantiles(q[keep], y[keep])
 
 
-def _rmse(mean, y, keep=None):
-    """RMSE of ``mean`` over the rows ``keep`` (default: every row); None if none."""
-    if keep is not None and not keep.any():
-        return None
-    rows = slice(None) if keep is None else keep
-    return float(np.sqrt(np.mean((mean[rows] - y[rows]) ** 2)))
+def _rmse(mean, y):
+    return float(np.sqrt(np.mean((mean - y) ** 2)))
+
+
+def _new_rmse(mean, y, keep):
+    """RMSE over the rows ``keep`` (as :func:`_new_rows`); None if there are none."""
+    return None if keep is None or not keep.any() else _rmse(mean[keep], y[keep])
 
 
 def score_mixture(dist, y, nll, keep=None):
@@ -383,7 +384,7 @@ def score_mixture(dist, y, nll, keep=None):
     out = {"nll": nll, "nll_int": cell_nll(dist.cdf, y), "crps": float(crps(y, dist))}
     mean = np.asarray(dist.mean()).ravel()
     out["rmse"] = _rmse(mean, y)
-    out["rmse_new"] = None if keep is None else _rmse(mean, y, keep)
+    out["rmse_new"] = _new_rmse(mean, y, keep)
     out["coverage90"], out["width90"] = interval_scores(y, *dist.interval(0.9))
     q = np.stack([np.asarray(dist.ppf(t)).ravel() for t in QRF_LEVELS], axis=1)
     out["crps_q"] = crps_quantiles(q, y)
@@ -405,7 +406,7 @@ def score_gaussian(mu, sigma, y, keep=None):
         "crps_q": crps_quantiles(q, y),
         "crps_q_new": _new_rows(q, y, keep),
         "rmse": _rmse(mu, y),
-        "rmse_new": None if keep is None else _rmse(mu, y, keep),
+        "rmse_new": _new_rmse(mu, y, keep),
         "coverage90": cov,
         "width90": width,
     }
@@ -415,14 +416,15 @@ def score_quantiles(q, mean, y, keep=None):
     """CRPS of quantiles at QRF_LEVELS by the pinball identity; no density."""
     lo, hi = np.searchsorted(QRF_LEVELS, [0.05, 0.95])
     cov, width = interval_scores(y, q[:, lo], q[:, hi])
+    mean = np.asarray(mean).ravel()
     return {
         "nll": None,
         "nll_int": None,
         "crps": None,
         "crps_q": crps_quantiles(q, y),
         "crps_q_new": _new_rows(q, y, keep),
-        "rmse": _rmse(np.asarray(mean).ravel(), y),
-        "rmse_new": None if keep is None else _rmse(np.asarray(mean).ravel(), y, keep),
+        "rmse": _rmse(mean, y),
+        "rmse_new": _new_rmse(mean, y, keep),
         "coverage90": cov,
         "width90": width,
     }
